@@ -1,0 +1,12 @@
+"""nerkit: CoNLL-style corpora to fast, accurate, pip-installable spaCy NER pipelines.
+
+Subpackages:
+    conll       read, validate, convert and write CoNLL column files (no torch)
+    scoring     conlleval-exact entity scores, token table, error breakdown, reports (no torch)
+    components  the token-classification NER head and the case-aware listener
+
+Registered functions are found by spaCy through the entry points in pyproject.toml,
+so a config that names them works without importing this package first.
+"""
+
+__version__ = "0.1.0"

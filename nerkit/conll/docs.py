@@ -1,0 +1,159 @@
+"""Conversion between parsed CoNLL files and spaCy ``Doc`` objects, the CoNLL
+writer and DocBin writing."""
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
+
+from spacy.tokens import Doc, DocBin, Span
+from spacy.vocab import Vocab
+
+from .reader import DOCSTART, ConllFile, read_conll
+from .schemes import normalize_scheme, spans_to_tags
+
+DOCSTART_LINE = f"{DOCSTART} -X- -X- O"
+
+
+def conll_to_docs(conll_file: ConllFile, vocab: Vocab, *, keep_pos: bool = False) -> List[Doc]:
+    """Make one ``Doc`` per document: tokens joined by single spaces,
+    ``is_sent_start`` True on sentence starts and False elsewhere, ``doc.ents``
+    from the per-sentence spans with the original labels (all other tokens are
+    explicitly outside, not missing).
+
+    conll_file (ConllFile): The parsed file.
+    vocab (Vocab): The vocab (a ``Language`` is accepted too).
+    keep_pos (bool): Put column 2 into ``token.tag_`` (only files with >= 3 columns).
+    RETURNS (List[Doc]): The docs.
+    """
+    vocab = getattr(vocab, "vocab", vocab)
+    docs = []
+    for document in conll_file.documents:
+        words: List[str] = []
+        sent_starts: List[bool] = []
+        with_pos = keep_pos and all(sent.pos is not None for sent in document.sentences)
+        pos: List[str] = []
+        spans = []
+        for sent in document.sentences:
+            offset = len(words)
+            spans.extend((offset + start, offset + end, label) for start, end, label in sent.spans)
+            words.extend(sent.tokens)
+            sent_starts.extend([True] + [False] * (len(sent.tokens) - 1))
+            if with_pos:
+                pos.extend(sent.pos)  # type: ignore[arg-type]
+        spaces = [True] * len(words)
+        spaces[-1] = False
+        doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts, tags=pos if with_pos else None)
+        doc.set_ents([Span(doc, s, e, label=label) for s, e, label in spans], default="outside")
+        docs.append(doc)
+    return docs
+
+
+def read_conll_docs(path: Union[str, Path], vocab: Vocab, *, keep_pos: bool = False, **reader_opts) -> List[Doc]:
+    """Read a CoNLL file into docs: ``read_conll`` + ``conll_to_docs``.
+
+    path (Union[str, Path]): The file.
+    vocab (Vocab): The vocab (a ``Language`` is accepted too).
+    keep_pos (bool): Put column 2 into ``token.tag_``.
+    **reader_opts: ``scheme``, ``tag_column``, ``n_sents``, ``lenient`` for ``read_conll``.
+    RETURNS (List[Doc]): The docs.
+    RAISES ConllError: On invalid input.
+    """
+    return conll_to_docs(read_conll(path, **reader_opts), vocab, keep_pos=keep_pos)
+
+
+def docs_to_conll(docs: Iterable[Doc], *, scheme: str = "iob2", pos: Optional[bool] = None) -> Iterator[str]:
+    """Yield the lines of a CoNLL file (without newlines): per doc
+    ``-DOCSTART- -X- -X- O`` and a blank line, then its sentences, each followed
+    by a blank line, one ``token [POS] tag`` line per token. Sentences come from
+    ``doc.sents``; a doc without sentence boundaries is one sentence. An entity
+    crossing a sentence boundary is written as one entity per sentence.
+
+    docs (Iterable[Doc]): The docs.
+    scheme (str): Output scheme: "iob1", "iob2", "bioes" or "bilou".
+    pos (Optional[bool]): Write ``token.tag_`` as column 2 ("_" where empty);
+        None: only if some token has a tag (decided per doc, so pass a bool
+        when writing several docs, to keep the column count constant).
+    RAISES ValueError: On a token or label that would not read back (empty,
+        containing whitespace, or the token ``-DOCSTART-``).
+    """
+    scheme = normalize_scheme(scheme)
+    for i, doc in enumerate(docs):
+        with_pos = pos if pos is not None else doc.has_annotation("TAG")
+        yield DOCSTART_LINE
+        yield ""
+        sents: Sequence = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+        ents = [(ent.start, ent.end, ent.label_) for ent in doc.ents]
+        for ent_start, _, label in ents:
+            _check(label, i, ent_start, "label")
+        first = 0  # first entity that may overlap the current sentence
+        for sent in sents:
+            while first < len(ents) and ents[first][1] <= sent.start:
+                first += 1
+            spans = []
+            for ent_start, ent_end, label in ents[first:]:
+                if ent_start >= sent.end:
+                    break
+                start, end = max(ent_start, sent.start), min(ent_end, sent.end)
+                spans.append((start - sent.start, end - sent.start, label))
+            tags = spans_to_tags(spans, len(sent), scheme)
+            for token, tag in zip(sent, tags):
+                _check(token.text, i, token.i, "token")
+                if with_pos:
+                    yield f"{token.text} {token.tag_ or '_'} {tag}"
+                else:
+                    yield f"{token.text} {tag}"
+            yield ""
+
+
+def _check(text: str, doc_i: int, token_i: int, what: str) -> None:
+    if not text or text == DOCSTART or any(char.isspace() for char in text):
+        raise ValueError(
+            f"Doc {doc_i}, token {token_i}: {what} {text!r} cannot be written to a "
+            "CoNLL file (empty, contains whitespace or is -DOCSTART-)"
+        )
+
+
+def write_conll(
+    docs: Iterable[Doc], path: Union[str, Path], *, scheme: str = "iob2", pos: Optional[bool] = None
+) -> None:
+    """Write docs as a CoNLL file (see ``docs_to_conll``), UTF-8, LF line
+    endings. Written to a temp file and renamed, so nothing is left on error;
+    parent directories are created.
+
+    docs (Iterable[Doc]): The docs.
+    path (Union[str, Path]): The output file.
+    scheme (str): Output scheme: "iob1", "iob2", "bioes" or "bilou".
+    pos (Optional[bool]): Write a POS column (see ``docs_to_conll``).
+    """
+    text = "".join(line + "\n" for line in docs_to_conll(docs, scheme=scheme, pos=pos))
+    atomic_write(path, text.encode("utf8"))
+
+
+def write_docbin(docs: Iterable[Doc], path: Union[str, Path]) -> None:
+    """Write docs to a ``.spacy`` DocBin file (atomically, parents created).
+
+    docs (Iterable[Doc]): The docs.
+    path (Union[str, Path]): The output file.
+    """
+    atomic_write(path, DocBin(docs=docs).to_bytes())
+
+
+def atomic_write(path: Union[str, Path], data: bytes) -> None:
+    """Write bytes to a temp file next to ``path``, then rename it to ``path``.
+
+    path (Union[str, Path]): The output file; parent directories are created.
+    data (bytes): The content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
+        with os.fdopen(fd, "wb") as file_:
+            file_.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,229 @@
+"""Read CoNLL-style column files into documents and sentences (plain Python).
+
+Format accepted:
+- One token per line, columns separated by spaces and/or tabs. The first column is
+  the token, the tag is column ``tag_column`` (default -1, the last). Every token
+  line must have as many columns as the file's first token line. With 3 or more
+  columns, column 2 is kept as the POS tag (``ConllSentence.pos``).
+- Columns are split on spaces and tabs only: other characters (e.g. a no-break
+  space) may be part of a token. A line starting with a space or tab is an
+  error (empty token).
+- Sentences are separated by empty or whitespace-only lines (any number of them);
+  a trailing blank line is optional.
+- A line whose first column is ``-DOCSTART-`` (whatever its other columns) starts
+  a document. Documents without tokens are dropped. Files without any marker are
+  grouped into documents of ``n_sents`` sentences.
+- UTF-8 with or without BOM; LF, CRLF or CR line endings.
+Tags are converted to spans sentence by sentence (see ``schemes``), so an
+entity never crosses a sentence boundary.
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Union
+
+from .schemes import Span, TagError, detect_scheme, normalize_scheme, tags_to_spans
+
+DOCSTART = "-DOCSTART-"
+
+
+class ConllError(ValueError):
+    """Invalid input. The message reads ``FILE:LINE: REASON: 'LINE TEXT'``.
+
+    path (str): The file name as given.
+    line_no (int): 1-based line number.
+    line (str): The offending line.
+    reason (str): What is wrong.
+    """
+
+    def __init__(self, path: Union[str, Path], line_no: int, line: str, reason: str) -> None:
+        self.path = str(path)
+        self.line_no = line_no
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.path}:{line_no}: {reason}: {line!r}")
+
+
+@dataclass
+class ConllSentence:
+    """One sentence. ``line_no`` is the 1-based line of its first token,
+    ``line_nos`` the line of each token, ``spans`` its (start, end, label) entities."""
+
+    tokens: List[str]
+    tags: List[str]
+    pos: Optional[List[str]]
+    line_no: int
+    line_nos: List[int] = field(default_factory=list)
+    spans: List[Span] = field(default_factory=list)
+
+
+@dataclass
+class ConllDocument:
+    """One document; ``line_no`` is its ``-DOCSTART-`` line (or first token line)."""
+
+    sentences: List[ConllSentence]
+    line_no: int
+
+
+@dataclass
+class ConllFile:
+    """A parsed file: its documents, the scheme used and lenient repairs by kind."""
+
+    path: Path
+    documents: List[ConllDocument]
+    scheme: str
+    repairs: Counter = field(default_factory=Counter)
+
+    @property
+    def sentences(self) -> List[ConllSentence]:
+        return [sent for doc in self.documents for sent in doc.sentences]
+
+
+def read_conll(
+    path: Union[str, Path],
+    *,
+    scheme: str = "auto",
+    tag_column: int = -1,
+    n_sents: int = 10,
+    lenient: bool = False,
+) -> ConllFile:
+    """Read and validate a CoNLL column file.
+
+    path (Union[str, Path]): The file.
+    scheme (str): "auto" (see ``detect_scheme``), "iob1", "iob2", "bioes"/"iobes", "bilou".
+    tag_column (int): Index of the tag column (negative counts from the end).
+    n_sents (int): Sentences per document for files without ``-DOCSTART-``.
+    lenient (bool): Repair scheme violations (counted in ``ConllFile.repairs``).
+    RETURNS (ConllFile): The parsed file.
+    RAISES ConllError: On invalid input, naming the file, line number and line.
+    """
+    data = Path(path).read_bytes()
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        _raise_binary(path, data, nul, "not a text file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        _raise_binary(path, data, err.start, f"not valid UTF-8 (byte {data[err.start]:#04x})")
+    return read_conll_text(
+        text, path_name=str(path), scheme=scheme, tag_column=tag_column,
+        n_sents=n_sents, lenient=lenient,
+    )
+
+
+def _raise_binary(path: Union[str, Path], data: bytes, pos: int, reason: str) -> None:
+    line_no = data.count(b"\n", 0, pos) + 1
+    start = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    line = data[start : end if end >= 0 else len(data)][:200]
+    raise ConllError(path, line_no, line.decode("utf-8", "replace"), reason)
+
+
+def read_conll_text(
+    text: str,
+    *,
+    path_name: str = "<text>",
+    scheme: str = "auto",
+    tag_column: int = -1,
+    n_sents: int = 10,
+    lenient: bool = False,
+) -> ConllFile:
+    """Parse CoNLL text; same options as ``read_conll``. ``path_name`` is the
+    file name used in error messages and ``ConllFile.path``.
+    """
+    scheme = normalize_scheme(scheme, allow_auto=True)
+    if n_sents < 1:
+        raise ValueError(f"n_sents must be at least 1, got {n_sents}")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    documents = _parse(lines, path_name, tag_column, n_sents)
+    sentences = [sent for doc in documents for sent in doc.sentences]
+    if not sentences:
+        raise ConllError(path_name, 1, lines[0], "no tokens found (empty file)")
+    if scheme == "auto":
+        scheme = detect_scheme(sent.tags for sent in sentences)
+    repairs: Counter = Counter()
+    for sent in sentences:
+        try:
+            sent.spans = tags_to_spans(sent.tags, scheme, lenient=lenient, repairs=repairs)
+        except TagError as err:
+            line_no = sent.line_nos[err.index]
+            raise ConllError(path_name, line_no, lines[line_no - 1], err.reason) from None
+    return ConllFile(Path(path_name), documents, scheme, repairs)
+
+
+def _parse(lines: List[str], path_name: str, tag_column: int, n_sents: int) -> List[ConllDocument]:
+    """Split lines into documents of sentences (no tag validation yet)."""
+    documents: List[ConllDocument] = []
+    current: List[ConllSentence] = []  # sentences of the current document
+    doc_line = 1
+    has_markers = False
+    n_cols = 0
+    first_line = 0
+    tag_idx = pos_idx = 0
+    tokens: List[str] = []
+    tags: List[str] = []
+    pos: List[str] = []
+    line_nos: List[int] = []
+
+    def end_sentence() -> None:
+        if tokens:
+            current.append(
+                ConllSentence(list(tokens), list(tags), list(pos) if pos_idx else None,
+                              line_nos[0], list(line_nos))
+            )
+            for column in (tokens, tags, pos, line_nos):
+                column.clear()
+
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            end_sentence()
+            continue
+        if line[0] in " \t":
+            raise ConllError(path_name, i, line, "empty token (line starts with whitespace)")
+        cols = _split(line)
+        if cols[0] == DOCSTART:
+            end_sentence()
+            if current:
+                documents.append(ConllDocument(current, doc_line))
+            current, doc_line, has_markers = [], i, True
+            continue
+        if not n_cols:  # the first token line fixes the column count
+            n_cols, first_line = len(cols), i
+            if n_cols < 2:
+                raise ConllError(path_name, i, line, "expected at least 2 columns (token and tag)")
+            if not -n_cols <= tag_column < n_cols or tag_column % n_cols == 0:
+                raise ConllError(
+                    path_name, i, line, f"tag_column {tag_column} is not a tag column of {n_cols} columns"
+                )
+            tag_idx = tag_column % n_cols
+            pos_idx = 1 if n_cols >= 3 else 0
+        elif len(cols) != n_cols:
+            raise ConllError(
+                path_name, i, line,
+                f"expected {n_cols} columns (as on line {first_line}), found {len(cols)}",
+            )
+        if not has_markers and not tokens and not current:
+            doc_line = i  # implicit first document
+        tokens.append(cols[0])
+        tags.append(cols[tag_idx])
+        if pos_idx:
+            pos.append(cols[pos_idx])
+        line_nos.append(i)
+    end_sentence()
+    if current:
+        documents.append(ConllDocument(current, doc_line))
+    if has_markers or not documents:
+        return documents
+    sents = documents[0].sentences
+    return [
+        ConllDocument(sents[k : k + n_sents], sents[k].line_no) for k in range(0, len(sents), n_sents)
+    ]
+
+
+def _split(line: str) -> List[str]:
+    """Split on spaces and tabs only (other Unicode spaces may be part of a token)."""
+    return [col for col in line.replace("\t", " ").split(" ") if col]

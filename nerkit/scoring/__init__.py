@@ -1,0 +1,50 @@
+"""Evaluation of NER pipelines: conlleval-exact entity scores, a token-level
+table, an error breakdown, bootstrap intervals and JSON/Markdown/HTML reports.
+No torch or transformers imports here. The JSON layout: nerkit/scoring/README.md.
+"""
+from .bootstrap import bootstrap_f1
+from .entities import (
+    EntSpan,
+    align_pred_spans,
+    collect_spans,
+    doc_counts,
+    doc_spans,
+    iob_to_spans,
+    prf,
+    score_spans,
+)
+from .errors import CATEGORIES, classify, confusion_matrix, error_breakdown
+from .predict import load_docs, predict, sentence_bounds, write_predictions
+from .render import headline_markdown, render_html, render_markdown, write_report
+from .report import SCHEMA_VERSION, build_report, evaluate, headline
+from .tokens import score_tokens, spans_to_tags
+
+__all__ = [
+    "CATEGORIES",
+    "EntSpan",
+    "SCHEMA_VERSION",
+    "align_pred_spans",
+    "bootstrap_f1",
+    "build_report",
+    "classify",
+    "collect_spans",
+    "confusion_matrix",
+    "doc_counts",
+    "doc_spans",
+    "error_breakdown",
+    "evaluate",
+    "headline",
+    "headline_markdown",
+    "iob_to_spans",
+    "load_docs",
+    "predict",
+    "prf",
+    "render_html",
+    "render_markdown",
+    "score_spans",
+    "score_tokens",
+    "sentence_bounds",
+    "spans_to_tags",
+    "write_predictions",
+    "write_report",
+]

@@ -1,0 +1,53 @@
+"""Convert a CoNLL column file to a spaCy DocBin, keeping documents, sentences
+and entities. On invalid input it exits with code 1, prints FILE:LINE: REASON
+and writes no output file."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if (ROOT / "nerkit").is_dir():  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+import typer  # noqa: E402
+from spacy.util import get_lang_class  # noqa: E402
+from spacy.vocab import create_vocab  # noqa: E402
+from wasabi import msg  # noqa: E402
+
+from nerkit.conll import (  # noqa: E402
+    ConllError, conll_to_docs, read_conll, summarize, summary_rows, write_docbin, write_stats,
+)
+
+
+def main(
+    # fmt: off
+    input_path: Path = typer.Argument(..., help="CoNLL column file (token first, tag last; -DOCSTART- lines start documents)", exists=True, dir_okay=False),
+    output_path: Path = typer.Argument(..., help="Output .spacy DocBin file (parent directories are created)", dir_okay=False),
+    scheme: str = typer.Option("auto", "--scheme", "-s", help="Tag scheme: auto, iob1, iob2, bioes (iobes) or bilou"),
+    tag_column: int = typer.Option(-1, "--tag-column", "-t", help="Index of the tag column; negative counts from the end"),
+    n_sents: int = typer.Option(10, "--n-sents", "-n", help="Sentences per doc for files without -DOCSTART- lines"),
+    keep_pos: bool = typer.Option(False, "--keep-pos", help="Put column 2 (POS) into token.tag_ (files with 3+ columns)"),
+    lenient: bool = typer.Option(False, "--lenient", help="Repair tag scheme violations instead of failing (repairs are counted)"),
+    stats_path: Path = typer.Option(None, "--stats", help="Also write the summary as JSON to this file", dir_okay=False),
+    lang: str = typer.Option("en", "--lang", "-l", help="Language code of the vocab (spacy.blank)"),
+    # fmt: on
+) -> None:
+    """Convert a CoNLL file to a spaCy DocBin (.spacy), one Doc per document."""
+    try:
+        conll_file = read_conll(input_path, scheme=scheme, tag_column=tag_column, n_sents=n_sents, lenient=lenient)
+    except (ConllError, ValueError) as err:
+        msg.fail("Invalid input, no output written")
+        typer.echo(str(err), err=True)  # FILE:LINE: REASON: 'LINE', unwrapped
+        raise typer.Exit(1)
+    # a blank language's vocab, without spacy.blank's (slow) factory entry points
+    vocab = create_vocab(lang, get_lang_class(lang).Defaults)
+    docs = conll_to_docs(conll_file, vocab, keep_pos=keep_pos)
+    summary = summarize(conll_file)
+    write_docbin(docs, output_path)
+    if stats_path is not None:
+        write_stats(summary, stats_path)
+    msg.table(summary_rows(summary), header=("", str(input_path)), divider=True)
+    msg.good(f"Wrote {summary['docs']:,} docs to {output_path}", f"Stats: {stats_path}" if stats_path else "")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,69 @@
+"""Evaluate an NER pipeline on a test set (.spacy DocBin or CoNLL file).
+
+Writes OUTPUT_PREFIX.json (the source of truth, layout in
+nerkit/scoring/README.md), OUTPUT_PREFIX.md and OUTPUT_PREFIX.html. Entity
+scores are conlleval-exact on the gold tokenization; spaCy's scorer is shown
+beside them.
+"""
+from pathlib import Path
+from typing import Optional
+
+import spacy
+import typer
+from wasabi import msg
+
+from nerkit.scoring import (
+    evaluate,
+    headline_markdown,
+    load_docs,
+    write_predictions,
+    write_report,
+)
+
+
+# fmt: off
+def main(
+    pipeline: str = typer.Argument(..., help="Pipeline directory or installed package name (spacy.load)"),
+    test_data: Path = typer.Argument(..., help="Test set: a .spacy DocBin, or a CoNLL file (any other suffix)", exists=True, dir_okay=False),
+    output_prefix: Path = typer.Argument(..., help="Output path prefix: writes PREFIX.json, PREFIX.md and PREFIX.html"),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Also write the predictions as CoNLL columns 'token gold predicted' (IOB2), for conlleval"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, or -1 for CPU"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Batch size for nlp.pipe"),
+    n_examples: int = typer.Option(10, "--n-examples", help="Number of sentences with the most errors shown in the HTML report"),
+    n_bootstrap: int = typer.Option(1000, "--bootstrap", help="Number of bootstrap samples (of documents) for the F1 interval"),
+    seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap"),
+):
+    # fmt: on
+    """Score PIPELINE on TEST_DATA and write the JSON, Markdown and HTML report."""
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(pipeline)
+    gold_docs = load_docs(test_data, nlp.vocab)
+    msg.info(f"Evaluating {pipeline} on {len(gold_docs)} docs from {test_data}")
+    report, pred_docs = evaluate(
+        nlp,
+        gold_docs,
+        batch_size=batch_size,
+        pipeline=pipeline,
+        test_data=str(test_data),
+        n_examples=n_examples,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    paths = write_report(report, output_prefix)
+    if predictions is not None:
+        write_predictions(predictions, gold_docs, pred_docs)
+        msg.info(f"Predictions: {predictions}")
+    sp = report["spacy_scorer"]
+    if not sp["agrees"]:
+        msg.warn(sp["note"])
+    wps = report["speed"]["words_per_second"]
+    msg.good(
+        f"Wrote {', '.join(str(p) for p in paths.values())}"
+        + (f" ({wps:,.0f} words/s)" if wps else "")
+    )
+    print(headline_markdown(report))
+
+
+if __name__ == "__main__":
+    typer.run(main)
