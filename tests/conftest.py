@@ -29,9 +29,11 @@ def build_tiny_bert(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     words = "the a of in on to and said was will by for at with from he she it".split()
     pieces = list(string.ascii_lowercase + string.digits + string.punctuation)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + pieces + [f"##{c}" for c in pieces]
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = list(dict.fromkeys(specials + words + pieces + [f"##{c}" for c in pieces]))
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
-    BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True).save_pretrained(path)
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, model_max_length=512)
+    tokenizer.save_pretrained(path)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=37, max_position_embeddings=512,
