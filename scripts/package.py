@@ -1,10 +1,11 @@
 """Package a trained pipeline as a wheel, with its test scores in meta.json.
 
-The scores come from the evaluation report (nerkit's conlleval-exact scorer) and
-go under meta.json `performance`, beside spaCy's dev scores from training. If
-the pipeline uses nerkit's own components, spaCy lists `nerkit` among the
-package's requirements, so nerkit's wheel is built into the same dist/ folder:
-`pip install --find-links dist/ dist/<pipeline>.whl` then installs both.
+The scores come from the evaluation report (nerkit's conlleval-exact scorer on
+the test set) and become meta.json's `performance`; spaCy's dev scores from
+training move under `performance.dev`. If the pipeline uses nerkit's own
+components, spaCy lists `nerkit` among the package's requirements, so nerkit's
+wheel is built into the same dist/ folder: `pip install --find-links dist/
+dist/<pipeline>.whl` then installs both.
 """
 import subprocess
 import sys
@@ -34,7 +35,9 @@ def main(
     """Build packages/<lang>_<name>-<version>/dist/*.whl with test scores in meta.json."""
     meta = srsly.read_json(model_path / "meta.json")
     report = srsly.read_json(metrics_path)
-    meta["performance"] = {**meta.get("performance", {}), "test": headline(report)}
+    # The package's headline scores are the test set's; spaCy's dev scores from training stay under "dev".
+    dev = {key: value for key, value in meta.get("performance", {}).items() if key.startswith("ents_")}
+    meta["performance"] = {**headline(report), "dev": dev}
     meta["description"] = (
         f"NER pipeline built with nerkit. Test set: {report['meta']['test_data']} "
         f"(entity F1 {report['entity']['micro']['f1']:.4f}, conlleval-exact)."
