@@ -1,19 +1,14 @@
 """Convert a CoNLL column file to a spaCy DocBin, keeping documents, sentences
 and entities. On invalid input it exits with code 1, prints FILE:LINE: REASON
 and writes no output file."""
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if (ROOT / "nerkit").is_dir():  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+import typer
+from spacy.util import get_lang_class
+from spacy.vocab import create_vocab
+from wasabi import msg
 
-import typer  # noqa: E402
-from spacy.util import get_lang_class  # noqa: E402
-from spacy.vocab import create_vocab  # noqa: E402
-from wasabi import msg  # noqa: E402
-
-from nerkit.conll import (  # noqa: E402
+from nerkit.conll import (
     ConllError, conll_to_docs, read_conll, summarize, summary_rows, write_docbin, write_stats,
 )
 
@@ -46,6 +41,8 @@ def main(
     if stats_path is not None:
         write_stats(summary, stats_path)
     msg.table(summary_rows(summary), header=("", str(input_path)), divider=True)
+    if summary["empty_docs"]:
+        msg.warn(f"{summary['empty_docs']} -DOCSTART- document(s) held no tokens: no Doc for them")
     msg.good(f"Wrote {summary['docs']:,} docs to {output_path}", f"Stats: {stats_path}" if stats_path else "")
 
 

@@ -11,7 +11,8 @@ Format accepted:
 - Sentences are separated by empty or whitespace-only lines (any number of them);
   a trailing blank line is optional.
 - A line whose first column is ``-DOCSTART-`` (whatever its other columns) starts
-  a document. Documents without tokens are dropped. Files without any marker are
+  a document. A document without tokens (a marker followed by another) yields no
+  Doc; ``ConllFile.empty_docs`` counts them. Files without any marker are
   grouped into documents of ``n_sents`` sentences.
 - UTF-8 with or without BOM; LF, CRLF or CR line endings.
 Tags are converted to spans sentence by sentence (see ``schemes``), so an
@@ -20,7 +21,7 @@ entity never crosses a sentence boundary.
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from .schemes import Span, TagError, detect_scheme, normalize_scheme, tags_to_spans
 
@@ -67,12 +68,14 @@ class ConllDocument:
 
 @dataclass
 class ConllFile:
-    """A parsed file: its documents, the scheme used and lenient repairs by kind."""
+    """A parsed file: its documents, the scheme used, lenient repairs by kind,
+    and how many ``-DOCSTART-`` documents held no tokens."""
 
     path: Path
     documents: List[ConllDocument]
     scheme: str
     repairs: Counter = field(default_factory=Counter)
+    empty_docs: int = 0
 
     @property
     def sentences(self) -> List[ConllSentence]:
@@ -139,7 +142,7 @@ def read_conll_text(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    documents = _parse(lines, path_name, tag_column, n_sents)
+    documents, empty_docs = _parse(lines, path_name, tag_column, n_sents)
     sentences = [sent for doc in documents for sent in doc.sentences]
     if not sentences:
         raise ConllError(path_name, 1, lines[0], "no tokens found (empty file)")
@@ -152,12 +155,16 @@ def read_conll_text(
         except TagError as err:
             line_no = sent.line_nos[err.index]
             raise ConllError(path_name, line_no, lines[line_no - 1], err.reason) from None
-    return ConllFile(Path(path_name), documents, scheme, repairs)
+    return ConllFile(Path(path_name), documents, scheme, repairs, empty_docs)
 
 
-def _parse(lines: List[str], path_name: str, tag_column: int, n_sents: int) -> List[ConllDocument]:
-    """Split lines into documents of sentences (no tag validation yet)."""
+def _parse(
+    lines: List[str], path_name: str, tag_column: int, n_sents: int
+) -> Tuple[List[ConllDocument], int]:
+    """Split lines into documents of sentences (no tag validation yet); also
+    count the ``-DOCSTART-`` documents that hold no tokens."""
     documents: List[ConllDocument] = []
+    empty_docs = 0
     current: List[ConllSentence] = []  # sentences of the current document
     doc_line = 1
     has_markers = False
@@ -189,6 +196,8 @@ def _parse(lines: List[str], path_name: str, tag_column: int, n_sents: int) -> L
             end_sentence()
             if current:
                 documents.append(ConllDocument(current, doc_line))
+            elif has_markers:
+                empty_docs += 1
             current, doc_line, has_markers = [], i, True
             continue
         if not n_cols:  # the first token line fixes the column count
@@ -216,12 +225,14 @@ def _parse(lines: List[str], path_name: str, tag_column: int, n_sents: int) -> L
     end_sentence()
     if current:
         documents.append(ConllDocument(current, doc_line))
+    elif has_markers:
+        empty_docs += 1
     if has_markers or not documents:
-        return documents
+        return documents, empty_docs
     sents = documents[0].sentences
     return [
         ConllDocument(sents[k : k + n_sents], sents[k].line_no) for k in range(0, len(sents), n_sents)
-    ]
+    ], 0
 
 
 def _split(line: str) -> List[str]:

@@ -13,7 +13,8 @@ def summarize(conll_file: ConllFile) -> Dict[str, Any]:
 
     conll_file (ConllFile): The parsed file.
     RETURNS (Dict[str, Any]): Keys ``docs``, ``sentences``, ``tokens``,
-        ``entities`` (label -> count), ``scheme``, ``repairs`` (kind -> count).
+        ``entities`` (label -> count), ``scheme``, ``repairs`` (kind -> count),
+        ``empty_docs`` (``-DOCSTART-`` documents without tokens: no Doc for them).
     """
     sentences = conll_file.sentences
     entities = Counter(label for sent in sentences for _, _, label in sent.spans)
@@ -24,6 +25,7 @@ def summarize(conll_file: ConllFile) -> Dict[str, Any]:
         "entities": dict(sorted(entities.items())),
         "scheme": conll_file.scheme,
         "repairs": dict(sorted(conll_file.repairs.items())),
+        "empty_docs": conll_file.empty_docs,
     }
 
 
@@ -49,4 +51,5 @@ def summary_rows(summary: Dict[str, Any]) -> list:
     rows.append(("scheme", summary["scheme"]))
     rows.append(("repairs", f"{sum(summary['repairs'].values()):,}"))
     rows.extend((f"  {kind}", f"{n:,}") for kind, n in summary["repairs"].items())
+    rows.append(("empty documents (no Doc)", f"{summary['empty_docs']:,}"))
     return rows

@@ -40,7 +40,8 @@ def test_subprocess_success_with_stats(tmp_path):
     assert [(e.text, e.label_) for e in docs[0].ents] == [("EU", "ORG"), ("Peter", "PER")]
     assert [t.is_sent_start for t in docs[0]] == [True, False, True]
     assert json.loads(stats.read_text()) == {
-        "docs": 1, "sentences": 2, "tokens": 3, "entities": {"ORG": 1, "PER": 1}, "scheme": "iob1", "repairs": {}
+        "docs": 1, "sentences": 2, "tokens": 3, "entities": {"ORG": 1, "PER": 1}, "scheme": "iob1", "repairs": {},
+        "empty_docs": 0,
     }
 
 
@@ -101,7 +102,7 @@ def test_lenient_options_and_stats(invoke, tmp_path):
     summary = json.loads(stats.read_text())
     assert summary == {
         "docs": 2, "sentences": 4, "tokens": 7, "entities": {"creative-work": 4}, "scheme": "iob2",
-        "repairs": {"I- after O/other type starts an entity": 3},
+        "repairs": {"I- after O/other type starts an entity": 3}, "empty_docs": 0,
     }
     docs = list(DocBin().from_disk(out).get_docs(Vocab()))
     assert [len(d) for d in docs] == [4, 3] and docs[0][1].tag_ == "NNP"

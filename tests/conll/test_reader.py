@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from nerkit.conll import ConllError, read_conll, read_conll_text
+from nerkit.conll import ConllError, read_conll, read_conll_text, summarize
 
 FOUR_COL = """-DOCSTART- -X- -X- O
 
@@ -95,6 +95,14 @@ def test_tokens_before_first_docstart_form_a_document():
     cf = read_conll_text("a O\n\n-DOCSTART- O\n\nb O\n-DOCSTART- -X- -X- O\n\n")
     assert [[s.tokens for s in d.sentences] for d in cf.documents] == [[["a"]], [["b"]]]
     assert [d.line_no for d in cf.documents] == [1, 3]
+
+
+def test_empty_documents_are_counted_not_silently_dropped():
+    # three markers: the 2nd document holds no token (a marker follows a marker), the last too
+    cf = read_conll_text("-DOCSTART- O\n\na O\n\n-DOCSTART- O\n\n-DOCSTART- O\n\nb O\n\n-DOCSTART- O\n")
+    assert [[s.tokens for s in d.sentences] for d in cf.documents] == [[["a"]], [["b"]]]
+    assert cf.empty_docs == 2
+    assert summarize(cf)["empty_docs"] == 2
 
 
 def test_tag_column_and_unicode_tokens():
