@@ -1,0 +1,151 @@
+"""Machine description, library versions, peak memory, sizes on disk, timers,
+and a child-process runner that reports the child's own peak RSS."""
+import datetime
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+VERSION_PACKAGES = ("spacy", "spacy-transformers", "transformers", "torch", "thinc", "nerkit")
+
+
+def now() -> str:
+    """Local time with offset, to the second (part files' started/finished)."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> Dict[str, Any]:
+    """CPU model, cores (all and usable by this process), memory and GPU."""
+    info: Dict[str, Any] = {
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "memory_gb": None,
+        "gpu": None,
+    }
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            info["gpu"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def versions() -> Dict[str, Optional[str]]:
+    """python + the libraries that matter, as installed."""
+    out: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def dir_size_mb(path: Union[str, Path]) -> Optional[float]:
+    """Total size of the files under `path` in MB (10^6 bytes); None if absent."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def self_peak_rss_mb() -> float:
+    """Max RSS of this process so far, MB (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Timer:
+    """`with Timer() as t: ...; t.seconds` (perf_counter)."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def run_child(
+    cmd: Sequence[str],
+    *,
+    log_path: Union[str, Path],
+    max_seconds: Optional[float] = None,
+    grace_seconds: float = 120.0,
+    env: Optional[Dict[str, str]] = None,
+) -> Dict[str, Any]:
+    """Run `cmd` with stdout+stderr to `log_path`; past `max_seconds` send
+    SIGINT, then SIGTERM after `grace_seconds`, then SIGKILL. Reaped with
+    os.wait4, so `peak_rss_mb` is this child's own max RSS (children of the
+    child not included).
+
+    RETURNS (Dict[str, Any]): returncode, seconds, peak_rss_mb, stopped
+        (True if the time limit was hit), signals sent.
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    sent: List[str] = []
+    with log_path.open("w", encoding="utf8") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        log.flush()
+        proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, env=env)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            elapsed = time.perf_counter() - start
+            if max_seconds is not None and elapsed > max_seconds:
+                over = elapsed - max_seconds
+                if not sent:
+                    proc.send_signal(signal.SIGINT)
+                    sent.append(f"SIGINT at {elapsed:.0f}s")
+                elif len(sent) == 1 and over > grace_seconds:
+                    proc.terminate()
+                    sent.append(f"SIGTERM at {elapsed:.0f}s")
+                elif len(sent) == 2 and over > grace_seconds + 30:
+                    proc.kill()
+                    sent.append(f"SIGKILL at {elapsed:.0f}s")
+            time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "returncode": proc.returncode,
+        "seconds": time.perf_counter() - start,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stopped": bool(sent),
+        "signals": sent,
+    }
+
+
+def python() -> str:
+    return sys.executable

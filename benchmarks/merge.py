@@ -1,0 +1,229 @@
+"""Merge the part files (results/parts/<system>.json) into results/conll03.json
+and results/conll03.md, with the targets computed from whatever parts exist.
+
+    python benchmarks/merge.py [--results benchmarks/results]
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.measure import now  # noqa: E402
+
+SEED = "hf_seed"
+HF_SYSTEMS = ("hf_seed", "hf_seed_lr1e-4")
+ORDER = ("hf_seed", "hf_seed_lr1e-4", "spacy_ner", "spacy_tokner", "spacy_case", "spacy_tokner_case", "cnn")
+F1_TARGET = 0.910
+F1_OVER_SEED = 0.015
+INFER_WPS = 2000.0
+INFER_OVER_PIPELINE = 2.0
+TRAIN_WPS = 600.0
+TRAIN_OVER_SEED = 1.5
+MINUTES_TO_BEST = 60.0
+
+
+def load_parts(parts_dir: Path) -> Dict[str, Dict[str, Any]]:
+    parts = {}
+    for path in sorted(Path(parts_dir).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf8"))
+        parts[part.get("system", path.stem)] = part
+    return dict(sorted(parts.items(), key=lambda kv: (ORDER.index(kv[0]) if kv[0] in ORDER else len(ORDER), kv[0])))
+
+
+def _get(part: Optional[Dict[str, Any]], *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(part, dict):
+            return None
+        part = part.get(key)
+    return part
+
+
+def _measured(part: Optional[Dict[str, Any]]) -> bool:
+    return bool(part) and not str(part.get("status", "")).startswith("failed") and _get(part, "test", "f1") is not None
+
+
+def best_ours(parts: Dict[str, Dict[str, Any]]) -> Optional[str]:
+    """Our best offline pipeline: the spaCy system (not hf_*) with the highest
+    dev F1 (test F1 breaks ties): selected on dev, like the checkpoints."""
+    ours = [s for s, p in parts.items() if s not in HF_SYSTEMS and _measured(p)]
+    if not ours:
+        return None
+    return max(ours, key=lambda s: (_get(parts[s], "dev", "f1") or 0.0, _get(parts[s], "test", "f1") or 0.0))
+
+
+def _verdict(value: float, needs: float, *, at_most: bool = False) -> str:
+    return "met" if (value <= needs if at_most else value >= needs) else "missed"
+
+
+def _target(name: str, value: Optional[float], needs: Optional[float], unit: str, *, at_most: bool = False,
+            missing: str = "", system: Optional[str] = None) -> Dict[str, Any]:
+    row: Dict[str, Any] = {"target": name, "system": system, "value": value, "needs": needs}
+    if value is None or needs is None:
+        row.update(status="not yet measured", text=f"not yet measured ({missing})" if missing else "not yet measured")
+        return row
+    status = _verdict(value, needs, at_most=at_most)
+    margin = abs(value - needs)
+    sign = "≤" if at_most else "≥"
+    if unit == "F1":
+        text = f"{status} by {margin * 100:.1f} (needs {sign} {needs * 100:.1f}; has {value * 100:.1f})"
+    elif unit == "words/s":
+        text = f"{status} by {margin:,.0f} words/s (needs {sign} {needs:,.0f}; has {value:,.0f})"
+    else:
+        text = f"{status} by {margin:.1f} min (needs {sign} {needs:.0f}; has {value:.1f})"
+    row.update(status=status, margin=margin, text=text)
+    return row
+
+
+def targets(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The issue's targets for our best pipeline (see best_ours), each with
+    met/missed and the margin, or "not yet measured"."""
+    best = best_ours(parts)
+    bp = parts.get(best) if best else None
+    seed = parts.get(SEED) if _measured(parts.get(SEED)) else None
+    no_ours = "no spaCy system measured yet"
+    no_seed = f"{SEED} not measured yet"
+    test_f1 = _get(bp, "test", "f1")
+    infer = _get(bp, "inference", "words_per_second")
+    train = _get(bp, "training", "words_per_second")
+    to_best = _get(bp, "training", "seconds_to_best")
+    seed_f1 = _get(seed, "test", "f1")
+    pipe = _get(seed, "inference", "hf_pipeline", "words_per_second")
+    seed_train = _get(seed, "training", "words_per_second")
+
+    def miss(*pairs):
+        return "; ".join(msg for ok, msg in pairs if not ok)
+
+    rows = [
+        _target("test F1 ≥ 91.0", test_f1, F1_TARGET, "F1", system=best, missing=no_ours),
+        _target("test F1 ≥ hf_seed test F1 + 1.5", test_f1, seed_f1 + F1_OVER_SEED if seed_f1 is not None else None,
+                "F1", system=best, missing=miss((bp, no_ours), (seed, no_seed))),
+        _target("inference ≥ 2,000 words/s", infer, INFER_WPS, "words/s", system=best, missing=no_ours),
+        _target("inference ≥ 2× the HF pipeline", infer, pipe * INFER_OVER_PIPELINE if pipe else None, "words/s",
+                system=best, missing=miss((bp, no_ours), (pipe, f"{SEED} HF pipeline speed not measured yet"))),
+        _target("training ≥ 600 words/s", train, TRAIN_WPS, "words/s", system=best, missing=no_ours),
+        _target("training ≥ 1.5× the HF loop", train, seed_train * TRAIN_OVER_SEED if seed_train else None, "words/s",
+                system=best, missing=miss((bp, no_ours), (seed_train, no_seed))),
+        _target("full run to best dev within 60 minutes", to_best / 60 if to_best is not None else None,
+                MINUTES_TO_BEST, "min", at_most=True, system=best, missing=no_ours),
+    ]
+    if bp and bp.get("status") != "complete" and rows[-1]["status"] == "met":
+        rows[-1]["text"] += f"; the run was {bp.get('status')}, a longer run might find a later best"
+    return rows
+
+
+def _fmt(value: Any, spec: str, scale: float = 1.0) -> str:
+    return "–" if value is None else format(value * scale, spec)
+
+
+def _best_at(part: Dict[str, Any]) -> str:
+    ep, st = _get(part, "training", "best_epoch"), _get(part, "training", "best_step")
+    return "–" if st is None else f"{ep} / {st}"
+
+
+def render_markdown(merged: Dict[str, Any]) -> str:
+    parts = merged["systems"]
+    lines = ["# CoNLL-2003 benchmark, side by side", "",
+             f"Merged {merged['generated']} from {len(parts)} part file(s). Dev = eng.testa (model selection), "
+             "test = eng.testb (reported). Entity F1 is conlleval-exact (nerkit.scoring), in %.", ""]
+    tiny = [s for s, p in parts.items() if _get(p, "run_settings", "limit_sents")]
+    if tiny:
+        lines += [f"> **Tiny run**: {', '.join(tiny)} used `--limit-sents`; these are not CoNLL-2003 figures.", ""]
+    lines += ["| system | dev F1 | test F1 | test P | test R | train min | train words/s | best at epoch / step "
+              "| infer words/s (ours) | HF pipeline words/s | peak RSS MB | size MB | status |",
+              "|---|" + "---:|" * 11 + "---|"]
+    for s, p in parts.items():
+        lines.append("| " + " | ".join([
+            f"`{s}`", _fmt(_get(p, "dev", "f1"), ".2f", 100), _fmt(_get(p, "test", "f1"), ".2f", 100),
+            _fmt(_get(p, "test", "precision"), ".2f", 100), _fmt(_get(p, "test", "recall"), ".2f", 100),
+            _fmt(_get(p, "training", "wall_seconds"), ".1f", 1 / 60), _fmt(_get(p, "training", "words_per_second"), ",.0f"),
+            _best_at(p), _fmt(_get(p, "inference", "words_per_second"), ",.0f"),
+            _fmt(_get(p, "inference", "hf_pipeline", "words_per_second"), ",.0f"),
+            _fmt(p.get("peak_rss_mb"), ",.0f"), _fmt(p.get("size_mb"), ",.1f"), str(p.get("status", "?")),
+        ]) + " |")
+    lines += ["", "Train words/s: training words / training-loop seconds without the dev evaluations "
+              "(spaCy: its loop time minus dev words / the dev speed it measured; HF: the time spent in the "
+              "training batches). Train min: the whole training process (start-up and evaluations included). "
+              "Best at: epoch (1-based) / step of the best dev score. Infer words/s: test set on CPU, batched "
+              "(spaCy: `nlp.pipe`; HF: our forward loop under `torch.inference_mode()`); HF pipeline: "
+              "`pipeline(\"token-classification\", aggregation_strategy=\"first\")` on the same test sentences. "
+              "Peak RSS: max RSS of the training process. Size: the saved model directory.", ""]
+    labels = sorted({lab for p in parts.values() for lab in (_get(p, "test", "per_type") or {})})
+    if labels:
+        lines += ["## Test F1 per type", "", "| system | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+        for s, p in parts.items():
+            row = _get(p, "test", "per_type") or {}
+            lines.append(f"| `{s}` | " + " | ".join(_fmt(_get(row, lab, "f1"), ".2f", 100) for lab in labels) + " |")
+        lines.append("")
+    lines += ["## Targets", "", f"For our best offline pipeline (the spaCy system with the best dev F1): "
+              f"`{merged['best_ours']}`." if merged["best_ours"] else "No spaCy system measured yet.", "",
+              "| target | result |", "|---|---|"]
+    lines += [f"| {t['target']} | {t['text']} |" for t in merged["targets"]]
+    hf = {s: p for s, p in parts.items() if s in HF_SYSTEMS and _measured(p)}
+    if hf:
+        lines += ["", "## HF systems: truncation", ""]
+        for s, p in hf.items():
+            lines.append(f"- `{s}`: {_get(p, 'training', 'truncated_train_sentences')} training sentences truncated at 128 "
+                         f"pieces; words past the truncation set to O: dev {_get(p, 'dev', 'words_past_truncation_set_to_O')}, "
+                         f"test {_get(p, 'test', 'words_past_truncation_set_to_O')}; stop: {_get(p, 'training', 'stop_reason')}.")
+    speed = {s: _get(p, "inference", "spacy_benchmark_speed") for s, p in parts.items()}
+    speed = {s: v for s, v in speed.items() if v}
+    if speed:
+        lines += ["", "## `spacy benchmark speed`", ""]
+        lines += [f"- `{s}`: {v.get('output') or v.get('returncode')}" for s, v in speed.items()]
+    lines += ["", "## Machine and versions", ""]
+    for m in merged["machines"]:
+        lines.append(f"- {m.get('cpu_model')}, {m.get('cpu_cores')} cores ({m.get('cpu_cores_usable')} usable), "
+                     f"{m.get('memory_gb')} GB RAM, GPU: {m.get('gpu') or 'none'}; torch threads {m.get('torch_threads')}")
+    for v in merged["versions"]:
+        lines.append("- " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    lines += ["", "## Commands and load per part", ""]
+    for s, p in parts.items():
+        lines.append(f"- `{s}` ({p.get('started')} → {p.get('finished')}; load: {p.get('concurrent_load')}): "
+                     f"`{p.get('command')}`")
+        if p.get("child_command"):
+            lines.append(f"  - child: `{p['child_command']}`")
+    return "\n".join(lines) + "\n"
+
+
+def _distinct(items: Sequence[Any]) -> List[Any]:
+    out: List[Any] = []
+    for item in items:
+        if item is not None and item not in out:
+            out.append(item)
+    return out
+
+
+def merge(parts_dir: Path, results: Path) -> Dict[str, Any]:
+    """Read all parts, write conll03.json and conll03.md; RETURNS the merged dict."""
+    parts = load_parts(parts_dir)
+    merged = {
+        "generated": now(),
+        "machines": _distinct([p.get("machine") for p in parts.values()]),
+        "versions": _distinct([p.get("versions") for p in parts.values()]),
+        "best_ours": best_ours(parts),
+        "targets": targets(parts),
+        "systems": parts,
+    }
+    results = Path(results)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "conll03.json").write_text(json.dumps(merged, indent=2), encoding="utf8")
+    (results / "conll03.md").write_text(render_markdown(merged), encoding="utf8")
+    return merged
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--results", type=Path, default=Path("benchmarks/results"))
+    p.add_argument("--parts", type=Path, default=None, help="default: RESULTS/parts")
+    args = p.parse_args(argv)
+    merge(args.parts or args.results / "parts", args.results)
+    print(f"wrote {args.results / 'conll03.json'} and {args.results / 'conll03.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

