@@ -7,16 +7,16 @@ from nerkit.conll import ConllError, read_conll, read_conll_text, summarize
 
 FOUR_COL = """-DOCSTART- -X- -X- O
 
-EU NNP B-NP I-ORG
-rejects VBZ B-VP O
-German JJ B-NP I-MISC
+Siemens NNP B-NP I-ORG
+hires VBZ B-VP O
+Swedish JJ B-NP I-MISC
 
-Peter NNP B-NP I-PER
-Blackburn NNP I-NP I-PER
+Maria NNP B-NP I-PER
+Rossi NNP I-NP I-PER
 
 -DOCSTART- -X- O O
 
-BRUSSELS NNP B-NP I-LOC
+LISBON NNP B-NP I-LOC
 """
 
 
@@ -35,10 +35,10 @@ def shape(conll_file):
 
 EXPECTED = [
     [
-        (["EU", "rejects", "German"], [(0, 1, "ORG"), (2, 3, "MISC")]),
-        (["Peter", "Blackburn"], [(0, 2, "PER")]),
+        (["Siemens", "hires", "Swedish"], [(0, 1, "ORG"), (2, 3, "MISC")]),
+        (["Maria", "Rossi"], [(0, 2, "PER")]),
     ],
-    [(["BRUSSELS"], [(0, 1, "LOC")])],
+    [(["LISBON"], [(0, 1, "LOC")])],
 ]
 
 
