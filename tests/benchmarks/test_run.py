@@ -15,20 +15,6 @@ PART_KEYS = {"system", "status", "started", "finished", "command", "concurrent_l
              "machine", "versions", "dev", "test", "training", "inference", "peak_rss_mb", "size_mb"}
 
 
-def _builds(config: str) -> bool:
-    """Whether a config exists and builds (the token-head configs are new)."""
-    import spacy
-
-    path = ROOT / "configs" / config
-    if not path.exists():
-        return False
-    try:
-        spacy.util.load_model_from_config(spacy.util.load_config(path), auto_fill=True, validate=True)
-    except Exception:
-        return False
-    return True
-
-
 def _run(tiny_bert, tmp: Path, systems: str, note: str) -> int:
     return run.main([
         "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"),
@@ -41,7 +27,7 @@ def _run(tiny_bert, tmp: Path, systems: str, note: str) -> int:
 def bench(tiny_bert, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
     first = "hf_seed,spacy_ner,cnn"
-    second = "spacy_tokner_case" if _builds("minilm_tokner_case.cfg") else "hf_seed_lr1e-4"
+    second = "spacy_tokner_case"
     rc1 = _run(tiny_bert, tmp, first, "first tiny run")
     merged1 = json.loads((tmp / "results" / "conll03.json").read_text())
     rc2 = _run(tiny_bert, tmp, second, "second tiny run")
@@ -86,6 +72,31 @@ def test_merged_json_and_md(bench):
     assert "Tiny run" in md
     for system in merged["systems"]:
         assert f"| `{system}` |" in md
+
+
+def test_inference_levers(bench):
+    from benchmarks import inference_levers
+
+    model = bench["tmp"] / "work" / "spacy_ner" / "output" / "model-best"
+    out = bench["tmp"] / "results" / "levers"
+    assert inference_levers.main([str(model), str(SAMPLE / "test.conll"), "--out", str(out), "--note", "tiny"]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows = {r["variant"]: r for r in result["variants"]}
+    assert len(rows) == len(inference_levers.VARIANTS)
+    for name, window_stride, batch_size, threads in inference_levers.VARIANTS:
+        row = rows[name]
+        assert row["batch_size"] == batch_size and row["words_per_second"] > 0 and 0 <= row["f1"] <= 1
+        assert row["window_stride"] == (list(window_stride) if window_stride else None)
+        if threads:
+            assert row["torch_threads"] == threads
+    # the override reaches the loaded pipeline's span getter
+    nlp = inference_levers.load(str(model), (128, 128))
+    assert nlp.config["components"]["transformer"]["model"]["get_spans"]["stride"] == 128
+    doc = nlp.make_doc(" ".join(["word"] * 300))
+    spans = nlp.get_pipe("transformer").model.attrs["get_spans"]([doc])[0]
+    assert [(s.start, s.end) for s in spans] == [(0, 128), (128, 256), (256, 300)]
+    md = out.with_suffix(".md").read_text()
+    assert "| variant | test F1 |" in md and "Concurrent load: tiny" in md
 
 
 def _part(system, dev, test, **extra):

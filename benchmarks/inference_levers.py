@@ -1,0 +1,136 @@
+"""Inference levers on one trained spaCy pipeline, side by side in one run:
+transformer window/stride, `nlp.pipe` batch size and torch threads, each with
+its test F1 (conlleval-exact, nerkit.scoring) and words/s on the same
+gold-tokenized documents. Settings change through `spacy.load(config=...)`,
+the way a user would change them; nothing is retrained.
+
+    python benchmarks/inference_levers.py benchmarks/work/spacy_ner/output/model-best \
+        ../shared/data/conll2003/eng.testb --out benchmarks/results/inference_levers --note "..."
+
+Writes OUT.json and OUT.md (machine, versions, command, one row per variant).
+"""
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.measure import machine_info, now, versions  # noqa: E402
+
+# (name, transformer window/stride or None = as trained, nlp.pipe batch size, torch threads or None = default)
+VARIANTS = (
+    ("as trained (window 128, stride 96), batch 64", None, 64, None),
+    ("window 128, stride 128 (no overlap)", (128, 128), 64, None),
+    ("window 256, stride 192", (256, 192), 64, None),
+    ("window 256, stride 256 (no overlap)", (256, 256), 64, None),
+    ("as trained, batch 16", None, 16, None),
+    ("as trained, batch 256", None, 256, None),
+    ("as trained, 1 torch thread", None, 64, 1),
+)
+
+
+def load(model: str, window_stride: Optional[Sequence[int]]):
+    import spacy
+
+    if window_stride is None:
+        return spacy.load(model)
+    window, stride = window_stride
+    getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
+    return spacy.load(model, config={"components": {"transformer": {"model": {"get_spans": getter}}}})
+
+
+def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8) -> List[Dict[str, Any]]:
+    """Score and time every variant on the same documents (one warm-up
+    `nlp.pipe` on the first `warmup_docs` documents before each timing)."""
+    import torch
+
+    from nerkit.conll import conll_to_docs, read_conll
+    from nerkit.scoring import evaluate
+
+    default_threads = torch.get_num_threads()
+    conll = read_conll(test_path)
+    rows = []
+    for name, window_stride, batch_size, threads in variants:
+        torch.set_num_threads(threads or default_threads)
+        nlp = load(model, window_stride)
+        gold = conll_to_docs(conll, nlp.vocab)
+        evaluate(nlp, gold[:warmup_docs], batch_size=batch_size, n_bootstrap=0)
+        report, _ = evaluate(nlp, gold, batch_size=batch_size, n_bootstrap=0)
+        micro = report["entity"]["micro"]
+        rows.append({
+            "variant": name,
+            "window_stride": list(window_stride) if window_stride else None,
+            "batch_size": batch_size,
+            "torch_threads": torch.get_num_threads(),
+            "f1": micro["f1"],
+            "precision": micro["precision"],
+            "recall": micro["recall"],
+            "words_per_second": report["speed"]["words_per_second"],
+            "seconds": report["speed"]["seconds"],
+            "n_words": report["speed"]["n_words"],
+        })
+        print(f"[levers] {name}: F1 {100 * micro['f1']:.2f}, {report['speed']['words_per_second']:,.0f} words/s", flush=True)
+    torch.set_num_threads(default_threads)
+    return rows
+
+
+def to_markdown(result: Dict[str, Any]) -> str:
+    rows = result["variants"]
+    base = rows[0]
+    lines = [
+        "# Inference levers (no retraining)",
+        "",
+        f"Pipeline `{result['model']}`, test file `{result['test']}`; every variant runs "
+        "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run.",
+        "",
+        f"- Machine: {result['machine']['cpu_model']}, {result['machine']['cpu_cores']} cores, GPU: {result['machine']['gpu'] or 'none'}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
+        f"- Command: `{result['command']}`",
+        f"- Concurrent load: {result['concurrent_load']}",
+        f"- Run: {result['started']} to {result['finished']}",
+        "",
+        "| variant | test F1 | Δ F1 | words/s | × first row |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['variant']} | {100 * r['f1']:.2f} | {100 * (r['f1'] - base['f1']):+.2f} | "
+            f"{r['words_per_second']:,.0f} | {r['words_per_second'] / base['words_per_second']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="trained spaCy pipeline with a 'transformer' component")
+    p.add_argument("test", help="CoNLL test file (gold tokens, documents)")
+    p.add_argument("--out", default="benchmarks/results/inference_levers", help="OUT.json and OUT.md")
+    p.add_argument("--note", default="not stated", help="what else ran on the machine")
+    args = p.parse_args(argv)
+    started = now()
+    rows = measure(args.model, args.test)
+    result = {
+        "model": args.model,
+        "test": args.test,
+        "command": "python benchmarks/inference_levers.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        "concurrent_load": args.note,
+        "started": started,
+        "finished": now(),
+        "machine": machine_info(),
+        "versions": versions(),
+        "variants": rows,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
+    print(f"[levers] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
