@@ -51,6 +51,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--infer-batch-size", type=int, default=64, help="nlp.pipe batch size / HF sentences per forward")
     p.add_argument("--hf-pipeline-batch-size", type=int, default=16, help="batch size for the HF pipeline timing (0: skip)")
     p.add_argument("--spacy-speed", action="store_true", help="also run `python -m spacy benchmark speed` per spaCy system")
+    p.add_argument("--speed-only", action="store_true",
+                   help="no training: add `spacy benchmark speed` of each spaCy system's trained model-best to its part")
     p.add_argument("--note", default="not stated", help="concurrent load while running, e.g. 'nothing else running'")
     p.add_argument("--work-dir", type=Path, default=Path("benchmarks/work"))
     p.add_argument("--results", type=Path, default=Path("benchmarks/results"))
@@ -126,6 +128,29 @@ def run_system(system: str, args, docbins, work: Path) -> Dict[str, Any]:
     return spacy_systems.run_system(system, opts, docbins, work)
 
 
+def add_spacy_speed(systems: Sequence[str], docbins, work: Path, parts_dir: Path, command: str, note: str) -> int:
+    """`spacy benchmark speed` on already trained spaCy systems, written into
+    their parts (with this command and its own concurrent-load note)."""
+    from benchmarks.spacy_systems import spacy_speed
+
+    failed = 0
+    for system in systems:
+        path = parts_dir / f"{system}.json"
+        model = work / system / "output" / "model-best"
+        if system not in CONFIGS or not path.exists() or not model.exists():
+            print(f"[benchmark] {system}: no spaCy part with a trained model-best to time", flush=True)
+            failed += 1
+            continue
+        part = json.loads(path.read_text(encoding="utf8"))
+        speed = spacy_speed(model, Path(docbins["test"]["spacy"]), work / system / "speed.log")
+        speed.update({"added_by": command, "concurrent_load": note, "finished": now()})
+        part.setdefault("inference", {})["spacy_benchmark_speed"] = speed
+        path.write_text(json.dumps(part, indent=2), encoding="utf8")
+        print(f"[benchmark] {system}: spacy benchmark speed {speed['mean_words_per_second']} words/s", flush=True)
+        failed += speed["returncode"] != 0
+    return failed
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
@@ -138,6 +163,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab)
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
+    if args.speed_only:
+        failed = add_spacy_speed(args.systems, docbins, work, parts_dir, command, args.note)
+        merge.merge(parts_dir, args.results)
+        return 1 if failed else 0
     failed = 0
     for system in args.systems:
         started = now()

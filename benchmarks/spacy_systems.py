@@ -101,7 +101,7 @@ def training_summary(log: Dict[str, Any], dev_words: int, start_time: float) -> 
 
 def spacy_speed(model: Path, test_spacy: Path, log_path: Path) -> Dict[str, Any]:
     """`python -m spacy benchmark speed MODEL TEST.spacy` (its own output kept)."""
-    cmd = [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(test_spacy), "--batches", "30", "--warmup", "1"]
+    cmd = [sys.executable, "-m", "spacy", "benchmark", "speed", str(model), str(test_spacy), "--batches", "30", "--batch-size", "16", "--warmup", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     out = proc.stdout + proc.stderr
     Path(log_path).write_text(out, encoding="utf8")

@@ -74,6 +74,24 @@ def test_merged_json_and_md(bench):
         assert f"| `{system}` |" in md
 
 
+def test_speed_only_adds_spacy_benchmark_speed(bench):
+    tmp = bench["tmp"]
+    parts = tmp / "results" / "parts"
+    before = json.loads((parts / "spacy_ner.json").read_text())
+    rc = run.main([
+        "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"),
+        "--limit-sents", "40", "--systems", "spacy_ner,hf_seed", "--speed-only",
+        "--work-dir", str(tmp / "work"), "--results", str(tmp / "results"), "--note", "speed only",
+    ])
+    assert rc == 1  # hf_seed has no spaCy model to time
+    after = json.loads((parts / "spacy_ner.json").read_text())
+    speed = after["inference"].pop("spacy_benchmark_speed")
+    assert speed["returncode"] == 0 and speed["mean_words_per_second"] > 0
+    assert speed["concurrent_load"] == "speed only" and "--speed-only" in speed["added_by"]
+    assert after == before  # nothing else in the part changed
+    assert "## `spacy benchmark speed`" in (tmp / "results" / "conll03.md").read_text()
+
+
 def test_inference_levers(bench):
     from benchmarks import inference_levers
 
