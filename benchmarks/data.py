@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from nerkit.conll import ConllFile, conll_to_docs, read_conll, write_docbin
+from nerkit.conll import ConllFile, conll_to_docs, read_conll, write_conll, write_docbin
 
 # split -> file name inside --conll-dir
 CONLL03_NAMES = {"train": "eng.train", "dev": "eng.testa", "test": "eng.testb"}
@@ -44,17 +44,20 @@ def sentences(conll: ConllFile) -> List[Tuple[int, List[str], List[Tuple[int, in
 def write_docbins(
     paths: Dict[str, Path], out_dir: Path, limit_sents: Optional[int], vocab
 ) -> Dict[str, Dict[str, Any]]:
-    """Convert each split to out_dir/<split>.spacy; RETURNS counts per split
-    (docs, sentences, words, entities) with the path."""
+    """Convert each split to out_dir/<split>.spacy, and to out_dir/<split>.conll
+    (IOB2, the same documents and sentences: for training on gold tokens);
+    RETURNS counts per split (docs, sentences, words, entities) with the paths."""
     out: Dict[str, Dict[str, Any]] = {}
     for split, path in paths.items():
         conll = load_split(path, limit_sents)
         docs = gold_docs(conll, vocab)
         target = Path(out_dir) / f"{split}.spacy"
         write_docbin(docs, target)
+        write_conll(docs, target.with_suffix(".conll"))
         out[split] = {
             "source": str(path),
             "spacy": str(target),
+            "conll": str(target.with_suffix(".conll")),
             **counts(conll),
         }
     return out

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import data, merge  # noqa: E402
 from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions  # noqa: E402
-from benchmarks.spacy_systems import CONFIGS  # noqa: E402
+from benchmarks.spacy_systems import CONFIGS, GOLD_TOKENS_SUFFIX  # noqa: E402
 
 HF_SYSTEMS = {
     "hf_seed": {"lr": 2e-5, "description": "the seed's recipe: HF AutoModelForTokenClassification, AdamW lr 2e-5, batch 16, 5 epochs"},
@@ -51,6 +51,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--infer-batch-size", type=int, default=64, help="nlp.pipe batch size / HF sentences per forward")
     p.add_argument("--hf-pipeline-batch-size", type=int, default=16, help="batch size for the HF pipeline timing (0: skip)")
     p.add_argument("--spacy-speed", action="store_true", help="also run `python -m spacy benchmark speed` per spaCy system")
+    p.add_argument("--gold-tokens", action="store_true",
+                   help="spaCy systems: train and select on the gold tokens (nerkit.ConllCorpus.v1); parts are named <system>_goldtok")
     p.add_argument("--speed-only", action="store_true",
                    help="no training: add `spacy benchmark speed` of each spaCy system's trained model-best to its part")
     p.add_argument("--note", default="not stated", help="concurrent load while running, e.g. 'nothing else running'")
@@ -123,7 +125,7 @@ def run_system(system: str, args, docbins, work: Path) -> Dict[str, Any]:
     opts = {
         "max_steps": args.max_steps, "eval_frequency": args.eval_frequency, "patience": args.patience,
         "transformer": args.transformer, "max_seconds": args.max_minutes * 60,
-        "infer_batch_size": args.infer_batch_size, "spacy_speed": args.spacy_speed,
+        "infer_batch_size": args.infer_batch_size, "spacy_speed": args.spacy_speed, "gold_tokens": args.gold_tokens,
     }
     return spacy_systems.run_system(system, opts, docbins, work)
 
@@ -137,7 +139,7 @@ def add_spacy_speed(systems: Sequence[str], docbins, work: Path, parts_dir: Path
     for system in systems:
         path = parts_dir / f"{system}.json"
         model = work / system / "output" / "model-best"
-        if system not in CONFIGS or not path.exists() or not model.exists():
+        if system.removesuffix(GOLD_TOKENS_SUFFIX) not in CONFIGS or not path.exists() or not model.exists():
             print(f"[benchmark] {system}: no spaCy part with a trained model-best to time", flush=True)
             failed += 1
             continue
@@ -163,16 +165,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab)
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
+    names = [base + GOLD_TOKENS_SUFFIX if args.gold_tokens and base in CONFIGS else base for base in args.systems]
     if args.speed_only:
-        failed = add_spacy_speed(args.systems, docbins, work, parts_dir, command, args.note)
+        failed = add_spacy_speed(names, docbins, work, parts_dir, command, args.note)
         merge.merge(parts_dir, args.results)
         return 1 if failed else 0
     failed = 0
-    for system in args.systems:
+    for base, system in zip(args.systems, names):
         started = now()
         print(f"[benchmark] {system}: started {started}", flush=True)
         try:
-            result = run_system(system, args, docbins, work)
+            result = run_system(base, args, docbins, work)
         except Exception as e:  # record the failure in the part, go on with the next system
             result = {"status": f"failed: {e!r}", "traceback": traceback.format_exc()}
         part = {
@@ -186,6 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "max_minutes": args.max_minutes, "max_steps": args.max_steps, "eval_frequency": args.eval_frequency,
                 "patience": args.patience, "limit_sents": args.limit_sents, "transformer": args.transformer,
                 "infer_batch_size": args.infer_batch_size, "hf_pipeline_batch_size": args.hf_pipeline_batch_size,
+                "gold_tokens": args.gold_tokens,
             },
             "data": docbins,
             "machine": machine_info(),

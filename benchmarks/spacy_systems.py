@@ -32,13 +32,22 @@ DESCRIPTIONS = {
 }
 
 
-def derived_config(config_path: Path, log_path: Path, out_path: Path) -> Dict[str, Any]:
-    """Write the config with [training.logger] replaced by the JSONL logger;
+GOLD_TOKENS_SUFFIX = "_goldtok"
+
+
+def derived_config(config_path: Path, log_path: Path, out_path: Path, gold_tokens: bool = False) -> Dict[str, Any]:
+    """Write the config with [training.logger] replaced by the JSONL logger
+    and, with `gold_tokens`, [corpora.train] and [corpora.dev] read by
+    nerkit.ConllCorpus.v1 from CoNLL files (whole documents on the gold
+    tokens) instead of spacy.Corpus.v1 (which re-tokenizes the text);
     RETURNS facts about it (has a transformer, its name, patience, ...)."""
     from thinc.api import Config
 
     config = Config().from_disk(config_path, interpolate=False)
     config["training"]["logger"] = {"@loggers": "nerkit_bench.JsonlLogger.v1", "output_file": str(log_path)}
+    if gold_tokens:
+        for split in ("train", "dev"):
+            config["corpora"][split] = {"@readers": "nerkit.ConllCorpus.v1", "path": f"${{paths.{split}}}"}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     config.to_disk(out_path)
     trf = config["components"].get("transformer")
@@ -115,23 +124,26 @@ def spacy_speed(model: Path, test_spacy: Path, log_path: Path) -> Dict[str, Any]
 
 
 def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, Any]], work: Path) -> Dict[str, Any]:
-    """Train and evaluate one spaCy system; RETURNS the part's system fields."""
+    """Train and evaluate one spaCy system (with opts["gold_tokens"]: on the
+    gold tokens, in work/<system>_goldtok); RETURNS the part's system fields."""
     import spacy
 
     from nerkit.scoring import evaluate, load_docs
 
-    out_dir = work / system
+    gold_tokens = bool(opts.get("gold_tokens"))
+    out_dir = work / (system + GOLD_TOKENS_SUFFIX if gold_tokens else system)
     log_path = out_dir / "train_log.jsonl"
     if log_path.exists():
         log_path.unlink()
-    facts = derived_config(ROOT / CONFIGS[system], log_path, out_dir / "config.cfg")
+    facts = derived_config(ROOT / CONFIGS[system], log_path, out_dir / "config.cfg", gold_tokens)
+    corpus_format = "conll" if gold_tokens else "spacy"
     max_steps = opts["max_steps"] or facts["max_steps"]
     eval_frequency = min(opts["eval_frequency"], max_steps) if max_steps else opts["eval_frequency"]
     patience = opts["patience"] if opts["patience"] is not None else facts["patience"]
     cmd = [
         sys.executable, "-m", "spacy", "train", str(out_dir / "config.cfg"),
         "--output", str(out_dir / "output"), "--code", str(LOGGER_CODE),
-        "--paths.train", docbins["train"]["spacy"], "--paths.dev", docbins["dev"]["spacy"],
+        "--paths.train", docbins["train"][corpus_format], "--paths.dev", docbins["dev"][corpus_format],
         "--training.max_steps", str(max_steps), "--training.eval_frequency", str(eval_frequency),
         "--training.patience", str(patience),
     ]
@@ -144,10 +156,12 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     training["returncode"] = child["returncode"]
     training["signals"] = child["signals"]
     result: Dict[str, Any] = {
-        "description": DESCRIPTIONS[system],
+        "description": DESCRIPTIONS[system] + (
+            "; trained and selected on the gold tokens, whole documents (nerkit.ConllCorpus.v1)" if gold_tokens else ""),
         "config": CONFIGS[system],
         "backbone": (str(opts["transformer"]) if opts.get("transformer") else facts["transformer_name"]) if facts["has_transformer"] else None,
-        "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience},
+        "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience,
+                     "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else "spacy.Corpus.v1 (re-tokenized)"},
         "child_command": " ".join(cmd),
         "training": training,
         "peak_rss_mb": child["peak_rss_mb"],

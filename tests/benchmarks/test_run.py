@@ -15,11 +15,11 @@ PART_KEYS = {"system", "status", "started", "finished", "command", "concurrent_l
              "machine", "versions", "dev", "test", "training", "inference", "peak_rss_mb", "size_mb"}
 
 
-def _run(tiny_bert, tmp: Path, systems: str, note: str) -> int:
+def _run(tiny_bert, tmp: Path, systems: str, note: str, *extra: str) -> int:
     return run.main([
         "--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"),
         "--limit-sents", "40", "--max-steps", "3", "--transformer", str(tiny_bert), "--systems", systems,
-        "--max-minutes", "5", "--work-dir", str(tmp / "work"), "--results", str(tmp / "results"), "--note", note,
+        "--max-minutes", "5", "--work-dir", str(tmp / "work"), "--results", str(tmp / "results"), "--note", note, *extra,
     ])
 
 
@@ -31,11 +31,12 @@ def bench(tiny_bert, tmp_path_factory):
     rc1 = _run(tiny_bert, tmp, first, "first tiny run")
     merged1 = json.loads((tmp / "results" / "conll03.json").read_text())
     rc2 = _run(tiny_bert, tmp, second, "second tiny run")
-    return {"tmp": tmp, "rc": (rc1, rc2), "first": first.split(","), "second": second, "merged1": merged1}
+    rc3 = _run(tiny_bert, tmp, "spacy_ner", "gold tokens", "--gold-tokens")
+    return {"tmp": tmp, "rc": (rc1, rc2, rc3), "first": first.split(","), "second": second, "merged1": merged1}
 
 
 def test_parts_written(bench):
-    assert bench["rc"] == (0, 0)
+    assert bench["rc"] == (0, 0, 0)
     parts = bench["tmp"] / "results" / "parts"
     for system in bench["first"] + [bench["second"]]:
         part = json.loads((parts / f"{system}.json").read_text())
@@ -57,12 +58,28 @@ def test_parts_written(bench):
             assert part["test"]["words_past_truncation_set_to_O"] == 0
 
 
+def test_gold_tokens_part(bench):
+    tmp = bench["tmp"]
+    part = json.loads((tmp / "results" / "parts" / "spacy_ner_goldtok.json").read_text())
+    assert part["status"] == "complete" and part["run_settings"]["gold_tokens"] is True
+    assert part["settings"]["corpus"].startswith("nerkit.ConllCorpus.v1")
+    assert "gold tokens" in part["description"]
+    config = (tmp / "work" / "spacy_ner_goldtok" / "config.cfg").read_text()
+    assert '@readers = "nerkit.ConllCorpus.v1"' in config and "spacy.Corpus.v1" not in config
+    # trained from the CoNLL copy of the same 40 sentences
+    assert part["data"]["train"]["conll"] in part["child_command"]
+    from nerkit.conll import read_conll
+
+    assert len(read_conll(part["data"]["train"]["conll"]).sentences) == 40
+    assert part["test"]["n_sents"] == 40 and 0.0 <= part["test"]["f1"] <= 1.0
+
+
 def test_merged_json_and_md(bench):
     results = bench["tmp"] / "results"
     merged = json.loads((results / "conll03.json").read_text())
     # the second invocation kept the first one's systems
     assert set(bench["merged1"]["systems"]) == set(bench["first"])
-    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"]}
+    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"], "spacy_ner_goldtok"}
     assert merged["machines"][0]["cpu_cores"] >= 1 and merged["versions"][0]["spacy"]
     assert len(merged["targets"]) == 7
     assert all(t["status"] in ("met", "missed") for t in merged["targets"])
