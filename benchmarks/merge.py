@@ -31,7 +31,16 @@ def load_parts(parts_dir: Path) -> Dict[str, Dict[str, Any]]:
     for path in sorted(Path(parts_dir).glob("*.json")):
         part = json.loads(path.read_text(encoding="utf8"))
         parts[part.get("system", path.stem)] = part
-    return dict(sorted(parts.items(), key=lambda kv: (ORDER.index(kv[0]) if kv[0] in ORDER else len(ORDER), kv[0])))
+    return dict(sorted(parts.items(), key=lambda kv: _order(kv[0])))
+
+
+def _order(system: str) -> tuple:
+    """ORDER; a variant such as `spacy_ner_goldtok` right after its system;
+    unknown names last."""
+    if system in ORDER:
+        return (ORDER.index(system), 0, system)
+    base = max((b for b in ORDER if system.startswith(b + "_")), key=len, default=None)
+    return (ORDER.index(base), 1, system) if base else (len(ORDER), 1, system)
 
 
 def _get(part: Optional[Dict[str, Any]], *keys: str) -> Any:
@@ -151,6 +160,10 @@ def render_markdown(merged: Dict[str, Any]) -> str:
               "(spaCy: `nlp.pipe`; HF: our forward loop under `torch.inference_mode()`); HF pipeline: "
               "`pipeline(\"token-classification\", aggregation_strategy=\"first\")` on the same test sentences. "
               "Peak RSS: max RSS of the training process. Size: the saved model directory.", ""]
+    lines += ["## Systems", ""] + [f"- `{s}`: {p.get('description', '–')}" for s, p in parts.items()] + [""]
+    if merged.get("inference_levers"):
+        lines += ["Inference settings (window/stride, batch size, threads) on one trained pipeline: "
+                  f"[{merged['inference_levers']}]({merged['inference_levers']}).", ""]
     labels = sorted({lab for p in parts.values() for lab in (_get(p, "test", "per_type") or {})})
     if labels:
         lines += ["## Test F1 per type", "", "| system | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
@@ -205,6 +218,7 @@ def merge(parts_dir: Path, results: Path) -> Dict[str, Any]:
         "machines": _distinct([p.get("machine") for p in parts.values()]),
         "versions": _distinct([p.get("versions") for p in parts.values()]),
         "best_ours": best_ours(parts),
+        "inference_levers": "inference_levers.md" if (Path(results) / "inference_levers.md").exists() else None,
         "targets": targets(parts),
         "systems": parts,
     }

@@ -172,11 +172,20 @@ def test_targets_not_yet_measured():
 def test_merge_writes_files(tmp_path):
     parts = tmp_path / "parts"
     parts.mkdir()
-    (parts / "spacy_ner.json").write_text(json.dumps(_part("spacy_ner", 0.9, 0.92)))
+    for system, dev in (("cnn", 0.8), ("spacy_ner_goldtok", 0.85), ("spacy_ner", 0.9), ("hf_seed_lr1e-4", 0.95)):
+        part = _part(system, dev, 0.92)
+        part["description"] = f"about {system}"
+        (parts / f"{system}.json").write_text(json.dumps(part))
     merged = merge.merge(parts, tmp_path)
     assert merged["best_ours"] == "spacy_ner"
+    assert list(merged["systems"]) == ["hf_seed_lr1e-4", "spacy_ner", "spacy_ner_goldtok", "cnn"]
+    assert merged["inference_levers"] is None
     md = (tmp_path / "conll03.md").read_text()
     assert "| `spacy_ner` | 90.00 | 92.00 |" in md and "not yet measured" in md
+    assert "- `spacy_ner_goldtok`: about spacy_ner_goldtok" in md and "inference_levers.md" not in md
+    (tmp_path / "inference_levers.md").write_text("# levers\n")
+    assert merge.merge(parts, tmp_path)["inference_levers"] == "inference_levers.md"
+    assert "(inference_levers.md)" in (tmp_path / "conll03.md").read_text()
 
 
 def test_align_labels_first_piece():
