@@ -4,13 +4,16 @@ and the case-aware embedding (`nerkit.CaseAwareListener.v1`).
 Both are registered on import and declared as entry points, so a config that
 names them works without importing nerkit first.
 """
-from typing import List, Optional
+from typing import Callable, List, Optional, Tuple
+
+import numpy
 
 from spacy.attrs import IS_TITLE, IS_UPPER, PREFIX, SHAPE, SUFFIX
 from spacy.ml.featureextractor import FeatureExtractor
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import (
+    Ops,
     Embed,
     HashEmbed,
     Maxout,
@@ -44,9 +47,18 @@ def _check_positive(arch: str, **values: Optional[int]) -> None:
             raise ValueError(f"{arch}: '{name}' must be a positive integer, got {value!r}")
 
 
+def normal_init(std: float) -> Callable[[Ops, Tuple[int, ...]], Floats2d]:
+    """Weights from N(0, std) (numpy's global RNG, which spaCy seeds)."""
+
+    def init(ops: Ops, shape: Tuple[int, ...]) -> Floats2d:
+        return ops.asarray_f(numpy.random.normal(0.0, std, size=shape).astype("float32"))
+
+    return init
+
+
 @registry.architectures("nerkit.TokenTagger.v1")
 def build_token_tagger(
-    tok2vec: Model[List[Doc], List[Floats2d]], nO: Optional[int] = None
+    tok2vec: Model[List[Doc], List[Floats2d]], nO: Optional[int] = None, init_std: float = 0.02
 ) -> Model[List[Doc], List[Floats2d]]:
     """Build a token classifier: a linear layer over each token vector of the
     tok2vec, one score per tag. In training the outputs are softmax
@@ -58,13 +70,20 @@ def build_token_tagger(
         `spacy-transformers.TransformerListener.v1` or `spacy.HashEmbedCNN.v2`.
     nO (Optional[int]): The number of tags; usually None, set by the pipe from
         its labels.
+    init_std (float): Initial weights of the output layer are drawn from
+        N(0, init_std), as in Hugging Face's classifier (0.02); 0 = zeros, as
+        in spaCy's tagger. With zeros no gradient reaches the tok2vec until the
+        weights have grown, which slows fine-tuning a transformer a lot.
     RETURNS (Model[List[Doc], List[Floats2d]]): The model.
     """
     arch = "nerkit.TokenTagger.v1"
     _check_tok2vec(tok2vec, arch)
     _check_positive(arch, nO=nO)
+    if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not 0.0 <= init_std < 1.0:
+        raise ValueError(f"{arch}: 'init_std' must be a number in [0, 1), got {init_std!r}")
     t2v_width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
-    output_layer = Softmax_v2(nO=nO, nI=t2v_width, normalize_outputs=False)
+    init_W = normal_init(float(init_std)) if init_std else None
+    output_layer = Softmax_v2(nO=nO, nI=t2v_width, init_W=init_W, normalize_outputs=False)
     model = chain(tok2vec, with_array(output_layer))
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output_layer)

@@ -29,6 +29,7 @@ DEFAULT_TOKEN_NER_MODEL = """
 [model]
 @architectures = "nerkit.TokenTagger.v1"
 nO = null
+init_std = 0.02
 
 [model.tok2vec]
 @architectures = "spacy.HashEmbedCNN.v2"

@@ -174,6 +174,34 @@ def test_trains_on_tiny_bert(tiny_bert):
     assert set(nlp.get_pipe("ner").labels) >= {"PER"}
 
 
+@pytest.mark.parametrize("init_std", [0.0, 0.02])
+def test_output_layer_init_and_first_gradient(tiny_bert, init_std):
+    # zeros (spaCy's tagger) send no gradient to the transformer on the first
+    # update; N(0, 0.02) (HF's classifier, our default) does
+    config = config_with_tiny_bert("minilm_tokner.cfg", tiny_bert)
+    assert config["components"]["ner"]["model"]["init_std"] == 0.02
+    config["components"]["ner"]["model"]["init_std"] = init_std
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    examples = sample_examples(nlp, n=2, max_tokens=30)
+    fix_random_seed(0)
+    nlp.initialize(lambda: examples)
+    W = nlp.get_pipe("ner").model.get_ref("output_layer").get_param("W").copy()
+    losses = nlp.update(examples, sgd=Adam(0.001))
+    if init_std:
+        assert 0.01 < float(W.std()) < 0.03
+        assert losses["transformer"] > 0
+    else:
+        assert not W.any()
+        assert losses["transformer"] == 0
+
+
+def test_init_std_must_be_a_small_non_negative_number():
+    tok2vec = spacy.registry.resolve({"t": CNN_TOK2VEC})["t"]
+    for bad in (-0.1, 1.0, "0.02", True):
+        with pytest.raises(ValueError, match="init_std"):
+            build_token_tagger(tok2vec, init_std=bad)
+
+
 def _write_docbin(path: Path, examples: List[Example]) -> Path:
     DocBin(docs=[eg.reference for eg in examples]).to_disk(path)
     return path
