@@ -14,33 +14,41 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.measure import machine_info, now, versions  # noqa: E402
 
-# (name, transformer window/stride or None = as trained, nlp.pipe batch size, torch threads or None = default)
+class Variant(NamedTuple):
+    name: str
+    window_stride: Optional[Tuple[int, int]] = None  # None: as trained
+    batch_size: int = 64  # nlp.pipe
+    threads: Optional[int] = None  # torch threads; None: the default
+    disable: Tuple[str, ...] = ()  # pipes left out (timing only, no F1)
+
+
 VARIANTS = (
-    ("as trained (window 128, stride 96), batch 64", None, 64, None),
-    ("window 128, stride 128 (no overlap)", (128, 128), 64, None),
-    ("window 256, stride 192", (256, 192), 64, None),
-    ("window 256, stride 256 (no overlap)", (256, 256), 64, None),
-    ("as trained, batch 16", None, 16, None),
-    ("as trained, batch 256", None, 256, None),
-    ("as trained, 1 torch thread", None, 64, 1),
+    Variant("as trained (window 128, stride 96), batch 64"),
+    Variant("window 128, stride 128 (no overlap)", (128, 128)),
+    Variant("window 256, stride 192", (256, 192)),
+    Variant("window 256, stride 256 (no overlap)", (256, 256)),
+    Variant("as trained, batch 16", batch_size=16),
+    Variant("as trained, batch 256", batch_size=256),
+    Variant("as trained, 1 torch thread", threads=1),
+    Variant("transformer only (ner disabled; timing only)", disable=("ner",)),
 )
 
 
-def load(model: str, window_stride: Optional[Sequence[int]]):
+def load(model: str, window_stride: Optional[Sequence[int]], disable: Sequence[str] = ()):
     import spacy
 
     if window_stride is None:
-        return spacy.load(model)
+        return spacy.load(model, disable=list(disable))
     window, stride = window_stride
     getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
-    return spacy.load(model, config={"components": {"transformer": {"model": {"get_spans": getter}}}})
+    return spacy.load(model, disable=list(disable), config={"components": {"transformer": {"model": {"get_spans": getter}}}})
 
 
 def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8) -> List[Dict[str, Any]]:
@@ -54,26 +62,29 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8)
     default_threads = torch.get_num_threads()
     conll = read_conll(test_path)
     rows = []
-    for name, window_stride, batch_size, threads in variants:
-        torch.set_num_threads(threads or default_threads)
-        nlp = load(model, window_stride)
+    for v in variants:
+        torch.set_num_threads(v.threads or default_threads)
+        nlp = load(model, v.window_stride, v.disable)
         gold = conll_to_docs(conll, nlp.vocab)
-        evaluate(nlp, gold[:warmup_docs], batch_size=batch_size, n_bootstrap=0)
-        report, _ = evaluate(nlp, gold, batch_size=batch_size, n_bootstrap=0)
+        evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
+        report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
         micro = report["entity"]["micro"]
+        scored = not v.disable
         rows.append({
-            "variant": name,
-            "window_stride": list(window_stride) if window_stride else None,
-            "batch_size": batch_size,
+            "variant": v.name,
+            "window_stride": list(v.window_stride) if v.window_stride else None,
+            "batch_size": v.batch_size,
             "torch_threads": torch.get_num_threads(),
-            "f1": micro["f1"],
-            "precision": micro["precision"],
-            "recall": micro["recall"],
+            "disabled": list(v.disable),
+            "f1": micro["f1"] if scored else None,
+            "precision": micro["precision"] if scored else None,
+            "recall": micro["recall"] if scored else None,
             "words_per_second": report["speed"]["words_per_second"],
             "seconds": report["speed"]["seconds"],
             "n_words": report["speed"]["n_words"],
         })
-        print(f"[levers] {name}: F1 {100 * micro['f1']:.2f}, {report['speed']['words_per_second']:,.0f} words/s", flush=True)
+        f1 = f"F1 {100 * micro['f1']:.2f}" if scored else "no F1"
+        print(f"[levers] {v.name}: {f1}, {report['speed']['words_per_second']:,.0f} words/s", flush=True)
     torch.set_num_threads(default_threads)
     return rows
 
@@ -97,8 +108,9 @@ def to_markdown(result: Dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
+        f1 = ("–", "–") if r["f1"] is None else (f"{100 * r['f1']:.2f}", f"{100 * (r['f1'] - base['f1']):+.2f}")
         lines.append(
-            f"| {r['variant']} | {100 * r['f1']:.2f} | {100 * (r['f1'] - base['f1']):+.2f} | "
+            f"| {r['variant']} | {f1[0]} | {f1[1]} | "
             f"{r['words_per_second']:,.0f} | {r['words_per_second'] / base['words_per_second']:.2f} |"
         )
     return "\n".join(lines) + "\n"

@@ -118,12 +118,14 @@ def test_inference_levers(bench):
     result = json.loads(out.with_suffix(".json").read_text())
     rows = {r["variant"]: r for r in result["variants"]}
     assert len(rows) == len(inference_levers.VARIANTS)
-    for name, window_stride, batch_size, threads in inference_levers.VARIANTS:
-        row = rows[name]
-        assert row["batch_size"] == batch_size and row["words_per_second"] > 0 and 0 <= row["f1"] <= 1
-        assert row["window_stride"] == (list(window_stride) if window_stride else None)
-        if threads:
-            assert row["torch_threads"] == threads
+    for v in inference_levers.VARIANTS:
+        row = rows[v.name]
+        assert row["batch_size"] == v.batch_size and row["words_per_second"] > 0
+        assert row["window_stride"] == (list(v.window_stride) if v.window_stride else None)
+        assert row["disabled"] == list(v.disable)
+        assert row["f1"] is None if v.disable else 0 <= row["f1"] <= 1
+        if v.threads:
+            assert row["torch_threads"] == v.threads
     # the override reaches the loaded pipeline's span getter
     nlp = inference_levers.load(str(model), (128, 128))
     assert nlp.config["components"]["transformer"]["model"]["get_spans"]["stride"] == 128
