@@ -186,7 +186,9 @@ def render_markdown(merged: Dict[str, Any]) -> str:
     speed = {s: v for s, v in speed.items() if v}
     if speed:
         lines += ["", "## `spacy benchmark speed`", ""]
-        lines += [f"- `{s}`: {v.get('output') or v.get('returncode')}" for s, v in speed.items()]
+        lines += ["`python -m spacy benchmark speed MODEL test.spacy` (its own batching, shuffling and warm-up):", ""]
+        lines += [f"- `{s}`: " + ("; ".join(x.strip() for x in (v.get("output") or "").splitlines())
+                                 or f"exit {v.get('returncode')}") for s, v in speed.items()]
     lines += ["", "## Machine and versions", ""]
     for m in merged["machines"]:
         lines.append(f"- {m.get('cpu_model')}, {m.get('cpu_cores')} cores ({m.get('cpu_cores_usable')} usable), "

@@ -177,6 +177,8 @@ def test_merge_writes_files(tmp_path):
     for system, dev in (("cnn", 0.8), ("spacy_ner_goldtok", 0.85), ("spacy_ner", 0.9), ("hf_seed_lr1e-4", 0.95)):
         part = _part(system, dev, 0.92)
         part["description"] = f"about {system}"
+        if system == "spacy_ner":
+            part["inference"] = {"spacy_benchmark_speed": {"output": "Outliers: 0.0%\nMean: 100.0 words/s", "returncode": 0}}
         (parts / f"{system}.json").write_text(json.dumps(part))
     merged = merge.merge(parts, tmp_path)
     assert merged["best_ours"] == "spacy_ner"
@@ -185,6 +187,7 @@ def test_merge_writes_files(tmp_path):
     md = (tmp_path / "conll03.md").read_text()
     assert "| `spacy_ner` | 90.00 | 92.00 |" in md and "not yet measured" in md
     assert "- `spacy_ner_goldtok`: about spacy_ner_goldtok" in md and "inference_levers.md" not in md
+    assert "- `spacy_ner`: Outliers: 0.0%; Mean: 100.0 words/s" in md
     (tmp_path / "inference_levers.md").write_text("# levers\n")
     assert merge.merge(parts, tmp_path)["inference_levers"] == "inference_levers.md"
     assert "(inference_levers.md)" in (tmp_path / "conll03.md").read_text()
