@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks.measure import machine_info, now, versions  # noqa: E402
 
+
 class Variant(NamedTuple):
     name: str
     window_stride: Optional[Tuple[int, int]] = None  # None: as trained
@@ -42,13 +43,16 @@ VARIANTS = (
 
 
 def load(model: str, window_stride: Optional[Sequence[int]], disable: Sequence[str] = ()):
+    """The pipeline, with the transformer's strided span getter overridden
+    when `window_stride` is given."""
     import spacy
 
-    if window_stride is None:
-        return spacy.load(model, disable=list(disable))
-    window, stride = window_stride
-    getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
-    return spacy.load(model, disable=list(disable), config={"components": {"transformer": {"model": {"get_spans": getter}}}})
+    config = {}
+    if window_stride is not None:
+        window, stride = window_stride
+        getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
+        config = {"components": {"transformer": {"model": {"get_spans": getter}}}}
+    return spacy.load(model, disable=list(disable), config=config)
 
 
 def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8) -> List[Dict[str, Any]]:

@@ -7,17 +7,16 @@ names them works without importing nerkit first.
 from typing import Callable, List, Optional, Tuple
 
 import numpy
-
 from spacy.attrs import IS_TITLE, IS_UPPER, PREFIX, SHAPE, SUFFIX
 from spacy.ml.featureextractor import FeatureExtractor
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import (
-    Ops,
     Embed,
     HashEmbed,
     Maxout,
     Model,
+    Ops,
     Softmax_v2,
     chain,
     concatenate,
