@@ -42,24 +42,22 @@ def sentences(conll: ConllFile) -> List[Tuple[int, List[str], List[Tuple[int, in
 
 
 def write_docbins(
-    paths: Dict[str, Path], out_dir: Path, limit_sents: Optional[int], vocab
+    paths: Dict[str, Path], out_dir: Path, limit_sents: Optional[int], vocab, *, conll: bool = False
 ) -> Dict[str, Dict[str, Any]]:
-    """Convert each split to out_dir/<split>.spacy, and to out_dir/<split>.conll
-    (IOB2, the same documents and sentences: for training on gold tokens);
-    RETURNS counts per split (docs, sentences, words, entities) with the paths."""
+    """Convert each split to out_dir/<split>.spacy and, with `conll`, to
+    out_dir/<split>.conll (IOB2, the same documents and sentences: for
+    training on gold tokens); RETURNS counts per split (docs, sentences,
+    words, entities) with the paths."""
     out: Dict[str, Dict[str, Any]] = {}
     for split, path in paths.items():
-        conll = load_split(path, limit_sents)
-        docs = gold_docs(conll, vocab)
+        conll_file = load_split(path, limit_sents)
+        docs = gold_docs(conll_file, vocab)
         target = Path(out_dir) / f"{split}.spacy"
         write_docbin(docs, target)
-        write_conll(docs, target.with_suffix(".conll"))
-        out[split] = {
-            "source": str(path),
-            "spacy": str(target),
-            "conll": str(target.with_suffix(".conll")),
-            **counts(conll),
-        }
+        out[split] = {"source": str(path), "spacy": str(target), **counts(conll_file)}
+        if conll:
+            write_conll(docs, target.with_suffix(".conll"))
+            out[split]["conll"] = str(target.with_suffix(".conll"))
     return out
 
 

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import data, merge  # noqa: E402
 from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions  # noqa: E402
-from benchmarks.spacy_systems import CONFIGS, GOLD_TOKENS_SUFFIX  # noqa: E402
+from benchmarks.spacy_systems import CONFIGS, GOLD_TOKENS_SUFFIX, variant_name  # noqa: E402
 
 HF_SYSTEMS = {
     "hf_seed": {"lr": 2e-5, "description": "the seed's recipe: HF AutoModelForTokenClassification, AdamW lr 2e-5, batch 16, 5 epochs"},
@@ -162,10 +162,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     data_key = f"limit-{args.limit_sents}" if args.limit_sents else "full"
     work = args.work_dir.resolve()
     vocab = spacy.blank("en").vocab
-    docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab)
+    docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab, conll=args.gold_tokens)
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    names = [base + GOLD_TOKENS_SUFFIX if args.gold_tokens and base in CONFIGS else base for base in args.systems]
+    names = [variant_name(base, args.gold_tokens and base in CONFIGS) for base in args.systems]
     if args.speed_only:
         failed = add_spacy_speed(names, docbins, work, parts_dir, command, args.note)
         merge.merge(parts_dir, args.results)

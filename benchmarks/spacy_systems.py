@@ -35,6 +35,12 @@ DESCRIPTIONS = {
 GOLD_TOKENS_SUFFIX = "_goldtok"
 
 
+def variant_name(system: str, gold_tokens: bool) -> str:
+    """The part and work-dir name of a spaCy system run (`<system>_goldtok`
+    when trained on the gold tokens)."""
+    return system + GOLD_TOKENS_SUFFIX if gold_tokens else system
+
+
 def derived_config(config_path: Path, log_path: Path, out_path: Path, gold_tokens: bool = False) -> Dict[str, Any]:
     """Write the config with [training.logger] replaced by the JSONL logger
     and, with `gold_tokens`, [corpora.train] and [corpora.dev] read by
@@ -131,7 +137,7 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     from nerkit.scoring import evaluate, load_docs
 
     gold_tokens = bool(opts.get("gold_tokens"))
-    out_dir = work / (system + GOLD_TOKENS_SUFFIX if gold_tokens else system)
+    out_dir = work / variant_name(system, gold_tokens)
     log_path = out_dir / "train_log.jsonl"
     if log_path.exists():
         log_path.unlink()
