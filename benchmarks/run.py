@@ -8,6 +8,7 @@ results/conll03.json and results/conll03.md. See benchmarks/README.md.
 """
 import argparse
 import json
+import re
 import shlex
 import sys
 import time
@@ -20,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import data, merge  # noqa: E402
 from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions  # noqa: E402
-from benchmarks.spacy_systems import CONFIGS, GOLD_TOKENS_SUFFIX, variant_name  # noqa: E402
+from benchmarks.spacy_systems import CONFIGS, parse_overrides, variant_name  # noqa: E402
 
 HF_SYSTEMS = {
     "hf_seed": {"lr": 2e-5, "description": "the seed's recipe: HF AutoModelForTokenClassification, AdamW lr 2e-5, batch 16, 5 epochs"},
@@ -55,6 +56,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="spaCy systems: train and select on the gold tokens (nerkit.ConllCorpus.v1); parts are named <system>_goldtok")
     p.add_argument("--speed-only", action="store_true",
                    help="no training: add `spacy benchmark speed` of each spaCy system's trained model-best to its part")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="spaCy systems: override a config setting (repeatable, needs --tag), "
+                        "e.g. training.optimizer.learn_rate.initial_rate=2e-4")
+    p.add_argument("--tag", default="", help="spaCy systems: name of a variant run (other --set or --max-steps): "
+                                             "its part is <system>_<tag>, the system's own part stays")
     p.add_argument("--note", default="not stated", help="concurrent load while running, e.g. 'nothing else running'")
     p.add_argument("--work-dir", type=Path, default=Path("benchmarks/work"))
     p.add_argument("--results", type=Path, default=Path("benchmarks/results"))
@@ -63,6 +69,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     unknown = [s for s in args.systems if s not in SYSTEMS]
     if unknown:
         p.error(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    if args.overrides and not args.tag:
+        p.error("--set needs --tag: the tag names the variant so that it does not replace the system's own part")
+    if args.tag:
+        if not re.fullmatch(r"[A-Za-z0-9._+-]+", args.tag):
+            p.error(f"--tag {args.tag!r}: use letters, digits, '.', '_', '+' and '-' only")
+        not_spacy = [s for s in args.systems if s not in CONFIGS]
+        if not_spacy:
+            p.error(f"--set/--tag apply to spaCy systems only, not {', '.join(not_spacy)}")
+    try:
+        args.overrides = parse_overrides(args.overrides, args.systems)
+    except ValueError as e:
+        p.error(str(e))
     paths = {}
     for split in data.SPLITS:
         path = getattr(args, split) or (args.conll_dir / data.CONLL03_NAMES[split] if args.conll_dir else None)
@@ -126,6 +144,7 @@ def run_system(system: str, args, docbins, work: Path) -> Dict[str, Any]:
         "max_steps": args.max_steps, "eval_frequency": args.eval_frequency, "patience": args.patience,
         "transformer": args.transformer, "max_seconds": args.max_minutes * 60,
         "infer_batch_size": args.infer_batch_size, "spacy_speed": args.spacy_speed, "gold_tokens": args.gold_tokens,
+        "overrides": args.overrides, "tag": args.tag,
     }
     return spacy_systems.run_system(system, opts, docbins, work)
 
@@ -138,8 +157,8 @@ def add_spacy_speed(systems: Sequence[str], docbins, work: Path, parts_dir: Path
     failed = 0
     for system in systems:
         path = parts_dir / f"{system}.json"
-        model = work / system / "output" / "model-best"
-        if system.removesuffix(GOLD_TOKENS_SUFFIX) not in CONFIGS or not path.exists() or not model.exists():
+        model = work / system / "output" / "model-best"  # only spaCy systems have one
+        if not path.exists() or not model.exists():
             print(f"[benchmark] {system}: no spaCy part with a trained model-best to time", flush=True)
             failed += 1
             continue
@@ -165,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab, conll=args.gold_tokens)
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    names = [variant_name(base, args.gold_tokens and base in CONFIGS) for base in args.systems]
+    names = [variant_name(base, args.gold_tokens, args.tag) if base in CONFIGS else base for base in args.systems]
     if args.speed_only:
         failed = add_spacy_speed(names, docbins, work, parts_dir, command, args.note)
         merge.merge(parts_dir, args.results)
@@ -189,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "max_minutes": args.max_minutes, "max_steps": args.max_steps, "eval_frequency": args.eval_frequency,
                 "patience": args.patience, "limit_sents": args.limit_sents, "transformer": args.transformer,
                 "infer_batch_size": args.infer_batch_size, "hf_pipeline_batch_size": args.hf_pipeline_batch_size,
-                "gold_tokens": args.gold_tokens,
+                "gold_tokens": args.gold_tokens, "overrides": args.overrides, "tag": args.tag,
             },
             "data": docbins,
             "machine": machine_info(),

@@ -35,10 +35,42 @@ DESCRIPTIONS = {
 GOLD_TOKENS_SUFFIX = "_goldtok"
 
 
-def variant_name(system: str, gold_tokens: bool) -> str:
-    """The part and work-dir name of a spaCy system run (`<system>_goldtok`
-    when trained on the gold tokens)."""
-    return system + GOLD_TOKENS_SUFFIX if gold_tokens else system
+def variant_name(system: str, gold_tokens: bool, tag: str = "") -> str:
+    """The part and work-dir name of a spaCy system run: `<system>_goldtok`
+    when trained on the gold tokens, then `_<tag>` for a run with config
+    overrides (e.g. `spacy_tokner_case_lr2e-4`)."""
+    return system + (GOLD_TOKENS_SUFFIX if gold_tokens else "") + (f"_{tag}" if tag else "")
+
+
+# set by other options of run.py, so not through --set
+RESERVED_OVERRIDES = ("paths.train", "paths.dev", "training.max_steps", "training.eval_frequency", "training.patience",
+                      "components.transformer.model.name")
+
+
+def parse_overrides(items: List[str], systems: List[str]) -> Dict[str, str]:
+    """`["training.batcher.size=2000", ...]` as {dotted key: value}, each key
+    checked against the config of every system (it must exist there, as a
+    value, not a section); RAISES ValueError naming the item and the problem."""
+    from thinc.api import Config
+
+    overrides: Dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not key or not value.strip():
+            raise ValueError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.batcher.size=2000")
+        if key in RESERVED_OVERRIDES:
+            raise ValueError(f"--set {item!r}: {key} has its own option in run.py")
+        for system in systems:
+            node: Any = Config().from_disk(ROOT / CONFIGS[system], interpolate=False)
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"--set {item!r}: {CONFIGS[system]} has no setting {key}")
+                node = node[part]
+            if isinstance(node, dict):
+                raise ValueError(f"--set {item!r}: {key} is a section in {CONFIGS[system]}, not a setting")
+        overrides[key] = value.strip()
+    return overrides
 
 
 def derived_config(config_path: Path, log_path: Path, out_path: Path, gold_tokens: bool = False) -> Dict[str, Any]:
@@ -137,7 +169,8 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     from nerkit.scoring import evaluate, load_docs
 
     gold_tokens = bool(opts.get("gold_tokens"))
-    out_dir = work / variant_name(system, gold_tokens)
+    overrides: Dict[str, str] = opts.get("overrides") or {}
+    out_dir = work / variant_name(system, gold_tokens, opts.get("tag") or "")
     log_path = out_dir / "train_log.jsonl"
     if log_path.exists():
         log_path.unlink()
@@ -155,6 +188,8 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     ]
     if facts["has_transformer"] and opts.get("transformer"):
         cmd += ["--components.transformer.model.name", str(opts["transformer"])]
+    for key, value in overrides.items():
+        cmd += [f"--{key}", value]
     start_time = time.time()
     child = run_child(cmd, log_path=out_dir / "train.log", max_seconds=opts["max_seconds"] or None)
     training = training_summary(read_log(log_path), docbins["dev"]["words"], start_time)
@@ -163,11 +198,13 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     training["signals"] = child["signals"]
     result: Dict[str, Any] = {
         "description": DESCRIPTIONS[system] + (
-            "; trained and selected on the gold tokens, whole documents (nerkit.ConllCorpus.v1)" if gold_tokens else ""),
+            "; trained and selected on the gold tokens, whole documents (nerkit.ConllCorpus.v1)" if gold_tokens else "") + (
+            "; with " + ", ".join(f"{k} = {v}" for k, v in overrides.items()) if overrides else ""),
         "config": CONFIGS[system],
         "backbone": (str(opts["transformer"]) if opts.get("transformer") else facts["transformer_name"]) if facts["has_transformer"] else None,
         "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience,
-                     "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else "spacy.Corpus.v1 (re-tokenized)"},
+                     "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else "spacy.Corpus.v1 (re-tokenized)",
+                     "overrides": overrides},
         "child_command": " ".join(cmd),
         "training": training,
         "peak_rss_mb": child["peak_rss_mb"],

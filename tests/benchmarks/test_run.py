@@ -32,11 +32,13 @@ def bench(tiny_bert, tmp_path_factory):
     merged1 = json.loads((tmp / "results" / "conll03.json").read_text())
     rc2 = _run(tiny_bert, tmp, second, "second tiny run")
     rc3 = _run(tiny_bert, tmp, "spacy_ner", "gold tokens", "--gold-tokens")
-    return {"tmp": tmp, "rc": (rc1, rc2, rc3), "first": first.split(","), "second": second, "merged1": merged1}
+    rc4 = _run(tiny_bert, tmp, "spacy_ner", "overrides", "--set", "training.optimizer.learn_rate.initial_rate=0.0005",
+               "--set", "training.batcher.size=300", "--tag", "lr5e-4")
+    return {"tmp": tmp, "rc": (rc1, rc2, rc3, rc4), "first": first.split(","), "second": second, "merged1": merged1}
 
 
 def test_parts_written(bench):
-    assert bench["rc"] == (0, 0, 0)
+    assert bench["rc"] == (0, 0, 0, 0)
     parts = bench["tmp"] / "results" / "parts"
     for system in bench["first"] + [bench["second"]]:
         part = json.loads((parts / f"{system}.json").read_text())
@@ -74,12 +76,47 @@ def test_gold_tokens_part(bench):
     assert part["test"]["n_sents"] == 40 and 0.0 <= part["test"]["f1"] <= 1.0
 
 
+def test_set_variant_part(bench):
+    from thinc.api import Config
+
+    tmp = bench["tmp"]
+    part = json.loads((tmp / "results" / "parts" / "spacy_ner_lr5e-4.json").read_text())
+    assert part["status"] == "complete" and part["run_settings"]["tag"] == "lr5e-4"
+    overrides = {"training.optimizer.learn_rate.initial_rate": "0.0005", "training.batcher.size": "300"}
+    assert part["settings"]["overrides"] == part["run_settings"]["overrides"] == overrides
+    assert "with training.optimizer.learn_rate.initial_rate = 0.0005, training.batcher.size = 300" in part["description"]
+    # the trained pipeline carries the overrides; the system's own part and model do not
+    trained = Config().from_disk(tmp / "work" / "spacy_ner_lr5e-4" / "output" / "model-best" / "config.cfg")
+    assert trained["training"]["optimizer"]["learn_rate"]["initial_rate"] == 0.0005
+    assert trained["training"]["batcher"]["size"] == 300
+    base = Config().from_disk(tmp / "work" / "spacy_ner" / "output" / "model-best" / "config.cfg")
+    assert base["training"]["optimizer"]["learn_rate"]["initial_rate"] == 0.0001
+    assert json.loads((tmp / "results" / "parts" / "spacy_ner.json").read_text())["settings"]["overrides"] == {}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--set", "training.batcher.size=2000"], "--set needs --tag"),
+    (["--set", "training.batcher.size", "--tag", "b"], "expected SECTION.KEY=VALUE"),
+    (["--set", "training.nothing=1", "--tag", "b"], "configs/minilm.cfg has no setting training.nothing"),
+    (["--set", "training.batcher=1", "--tag", "b"], "training.batcher is a section"),
+    (["--set", "training.max_steps=9", "--tag", "b"], "has its own option"),
+    (["--set", "training.batcher.size=9", "--tag", "a/b"], "letters, digits"),
+    (["--systems", "hf_seed", "--set", "training.batcher.size=9", "--tag", "b"], "spaCy systems only, not hf_seed"),
+])
+def test_set_rejected(extra, message, capsys):
+    args = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll")]
+    systems = [] if "--systems" in extra else ["--systems", "spacy_ner"]
+    with pytest.raises(SystemExit):
+        run.parse_args(args + systems + extra)
+    assert message in capsys.readouterr().err
+
+
 def test_merged_json_and_md(bench):
     results = bench["tmp"] / "results"
     merged = json.loads((results / "conll03.json").read_text())
     # the second invocation kept the first one's systems
     assert set(bench["merged1"]["systems"]) == set(bench["first"])
-    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"], "spacy_ner_goldtok"}
+    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"], "spacy_ner_goldtok", "spacy_ner_lr5e-4"}
     assert merged["machines"][0]["cpu_cores"] >= 1 and merged["versions"][0]["spacy"]
     assert len(merged["targets"]) == 7
     assert all(t["status"] in ("met", "missed") for t in merged["targets"])
