@@ -1,6 +1,7 @@
 """Inference levers on one trained spaCy pipeline, side by side in one run:
-transformer window/stride, `nlp.pipe` batch size and torch threads, each with
-its test F1 (conlleval-exact, nerkit.scoring) and words/s on the same
+transformer window/stride, `nlp.pipe` batch size, torch threads and the unit
+of prediction (whole documents or one Doc per sentence, as the HF loop does),
+each with its test F1 (conlleval-exact, nerkit.scoring) and words/s on the same
 gold-tokenized documents. Settings change through `spacy.load(config=...)`,
 the way a user would change them; nothing is retrained.
 
@@ -28,6 +29,8 @@ class Variant(NamedTuple):
     batch_size: int = 64  # nlp.pipe
     threads: Optional[int] = None  # torch threads; None: the default
     disable: Tuple[str, ...] = ()  # pipes left out (timing only, no F1)
+    per_sentence: bool = False  # one Doc per sentence: no document context
+    sort_by_length: bool = False  # Docs sorted by length (less padding per batch)
 
 
 VARIANTS = (
@@ -39,7 +42,22 @@ VARIANTS = (
     Variant("as trained, batch 256", batch_size=256),
     Variant("as trained, 1 torch thread", threads=1),
     Variant("transformer only (ner disabled; timing only)", disable=("ner",)),
+    Variant("one Doc per sentence (no document context)", per_sentence=True),
+    Variant("one Doc per sentence, sorted by length", per_sentence=True, sort_by_length=True),
 )
+
+
+def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> list:
+    """The gold Docs to predict: one per document, or one per sentence (the
+    same tokens and entities: CoNLL entities never cross a sentence)."""
+    from dataclasses import replace
+
+    from nerkit.conll import ConllDocument, conll_to_docs
+
+    if per_sentence:
+        conll = replace(conll, documents=[ConllDocument([sent], sent.line_no) for sent in conll.sentences])
+    docs = conll_to_docs(conll, vocab)
+    return sorted(docs, key=len) if sort_by_length else docs
 
 
 def load(model: str, window_stride: Optional[Sequence[int]], disable: Sequence[str] = ()):
@@ -60,7 +78,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8)
     `nlp.pipe` on the first `warmup_docs` documents before each timing)."""
     import torch
 
-    from nerkit.conll import conll_to_docs, read_conll
+    from nerkit.conll import read_conll
     from nerkit.scoring import evaluate
 
     default_threads = torch.get_num_threads()
@@ -69,7 +87,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8)
     for v in variants:
         torch.set_num_threads(v.threads or default_threads)
         nlp = load(model, v.window_stride, v.disable)
-        gold = conll_to_docs(conll, nlp.vocab)
+        gold = prediction_units(conll, nlp.vocab, v.per_sentence, v.sort_by_length)
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
         micro = report["entity"]["micro"]
@@ -80,6 +98,9 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8)
             "batch_size": v.batch_size,
             "torch_threads": torch.get_num_threads(),
             "disabled": list(v.disable),
+            "unit": "sentence" if v.per_sentence else "document",
+            "sorted_by_length": v.sort_by_length,
+            "n_docs": len(gold),
             "f1": micro["f1"] if scored else None,
             "precision": micro["precision"] if scored else None,
             "recall": micro["recall"] if scored else None,

@@ -148,6 +148,7 @@ def test_speed_only_adds_spacy_benchmark_speed(bench):
 
 def test_inference_levers(bench):
     from benchmarks import inference_levers
+    from nerkit.conll import read_conll
 
     model = bench["tmp"] / "work" / "spacy_ner" / "output" / "model-best"
     out = bench["tmp"] / "results" / "levers"
@@ -155,11 +156,16 @@ def test_inference_levers(bench):
     result = json.loads(out.with_suffix(".json").read_text())
     rows = {r["variant"]: r for r in result["variants"]}
     assert len(rows) == len(inference_levers.VARIANTS)
+    conll = read_conll(SAMPLE / "test.conll")
+    n_docs, n_sents = len(conll.documents), len(conll.sentences)
+    assert n_sents > n_docs
     for v in inference_levers.VARIANTS:
         row = rows[v.name]
         assert row["batch_size"] == v.batch_size and row["words_per_second"] > 0
         assert row["window_stride"] == (list(v.window_stride) if v.window_stride else None)
         assert row["disabled"] == list(v.disable)
+        assert row["unit"] == ("sentence" if v.per_sentence else "document")
+        assert row["n_docs"] == (n_sents if v.per_sentence else n_docs)
         assert row["f1"] is None if v.disable else 0 <= row["f1"] <= 1
         if v.threads:
             assert row["torch_threads"] == v.threads
@@ -169,6 +175,12 @@ def test_inference_levers(bench):
     doc = nlp.make_doc(" ".join(["word"] * 300))
     spans = nlp.get_pipe("transformer").model.attrs["get_spans"]([doc])[0]
     assert [(s.start, s.end) for s in spans] == [(0, 128), (128, 256), (256, 300)]
+    # no document context changes the units, never the tokens or the entities
+    docs = inference_levers.prediction_units(conll, nlp.vocab, per_sentence=False, sort_by_length=False)
+    sents = inference_levers.prediction_units(conll, nlp.vocab, per_sentence=True, sort_by_length=True)
+    assert [len(d) for d in sents] == sorted(len(d) for d in sents) and len(sents) == n_sents
+    assert sorted(t.text for d in sents for t in d) == sorted(t.text for d in docs for t in d)
+    assert sorted((e.text, e.label_) for d in sents for e in d.ents) == sorted((e.text, e.label_) for d in docs for e in d.ents)
     md = out.with_suffix(".md").read_text()
     assert "| variant | test F1 |" in md and "Concurrent load: tiny" in md
 
