@@ -162,8 +162,8 @@ def render_markdown(merged: Dict[str, Any]) -> str:
               "Peak RSS: max RSS of the training process. Size: the saved model directory.", ""]
     lines += ["## Systems", ""] + [f"- `{s}`: {p.get('description', '–')}" for s, p in parts.items()] + [""]
     if merged.get("inference_levers"):
-        lines += ["Inference settings (window/stride, batch size, threads) on one trained pipeline: "
-                  f"[{merged['inference_levers']}]({merged['inference_levers']}).", ""]
+        lines += ["Inference settings (window/stride, batch size, threads, document context), each file on one "
+                  "trained pipeline: " + ", ".join(f"[{name}]({name})" for name in merged["inference_levers"]) + ".", ""]
     labels = sorted({lab for p in parts.values() for lab in (_get(p, "test", "per_type") or {})})
     if labels:
         lines += ["## Test F1 per type", "", "| system | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
@@ -220,7 +220,7 @@ def merge(parts_dir: Path, results: Path) -> Dict[str, Any]:
         "machines": _distinct([p.get("machine") for p in parts.values()]),
         "versions": _distinct([p.get("versions") for p in parts.values()]),
         "best_ours": best_ours(parts),
-        "inference_levers": "inference_levers.md" if (Path(results) / "inference_levers.md").exists() else None,
+        "inference_levers": sorted(path.name for path in Path(results).glob("inference_levers*.md")),
         "targets": targets(parts),
         "systems": parts,
     }

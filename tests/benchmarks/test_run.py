@@ -232,14 +232,16 @@ def test_merge_writes_files(tmp_path):
     merged = merge.merge(parts, tmp_path)
     assert merged["best_ours"] == "spacy_ner"
     assert list(merged["systems"]) == ["hf_seed_lr1e-4", "spacy_ner", "spacy_ner_goldtok", "cnn"]
-    assert merged["inference_levers"] is None
+    assert merged["inference_levers"] == []
     md = (tmp_path / "conll03.md").read_text()
     assert "| `spacy_ner` | 90.00 | 92.00 |" in md and "not yet measured" in md
     assert "- `spacy_ner_goldtok`: about spacy_ner_goldtok" in md and "inference_levers.md" not in md
     assert "- `spacy_ner`: Outliers: 0.0%; Mean: 100.0 words/s" in md
-    (tmp_path / "inference_levers.md").write_text("# levers\n")
-    assert merge.merge(parts, tmp_path)["inference_levers"] == "inference_levers.md"
-    assert "(inference_levers.md)" in (tmp_path / "conll03.md").read_text()
+    for name in ("inference_levers_b.md", "inference_levers.md"):
+        (tmp_path / name).write_text("# levers\n")
+    assert merge.merge(parts, tmp_path)["inference_levers"] == ["inference_levers.md", "inference_levers_b.md"]
+    assert "[inference_levers.md](inference_levers.md), [inference_levers_b.md](inference_levers_b.md)" in (
+        tmp_path / "conll03.md").read_text()
 
 
 def test_align_labels_first_piece():
