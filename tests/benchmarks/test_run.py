@@ -152,8 +152,9 @@ def test_inference_levers(bench):
 
     model = bench["tmp"] / "work" / "spacy_ner" / "output" / "model-best"
     out = bench["tmp"] / "results" / "levers"
-    assert inference_levers.main([str(model), str(SAMPLE / "test.conll"), "--out", str(out), "--note", "tiny"]) == 0
+    assert inference_levers.main([str(model), str(SAMPLE / "test.conll"), "--out", str(out), "--note", "tiny", "--repeats", "2"]) == 0
     result = json.loads(out.with_suffix(".json").read_text())
+    assert result["repeats"] == 2
     rows = {r["variant"]: r for r in result["variants"]}
     assert len(rows) == len(inference_levers.VARIANTS)
     conll = read_conll(SAMPLE / "test.conll")
@@ -161,7 +162,8 @@ def test_inference_levers(bench):
     assert n_sents > n_docs
     for v in inference_levers.VARIANTS:
         row = rows[v.name]
-        assert row["batch_size"] == v.batch_size and row["words_per_second"] > 0
+        assert row["batch_size"] == v.batch_size and len(row["pass_seconds"]) == 2
+        assert row["words_per_second"] == pytest.approx(row["n_words"] / (sum(row["pass_seconds"]) / 2))
         assert row["window_stride"] == (list(v.window_stride) if v.window_stride else None)
         assert row["disabled"] == list(v.disable)
         assert row["unit"] == ("sentence" if v.per_sentence else "document")
@@ -182,7 +184,7 @@ def test_inference_levers(bench):
     assert sorted(t.text for d in sents for t in d) == sorted(t.text for d in docs for t in d)
     assert sorted((e.text, e.label_) for d in sents for e in d.ents) == sorted((e.text, e.label_) for d in docs for e in d.ents)
     md = out.with_suffix(".md").read_text()
-    assert "| variant | test F1 |" in md and "Concurrent load: tiny" in md
+    assert "| variant | test F1 |" in md and "Concurrent load: tiny" in md and "median of 2 timed pass(es)" in md
 
 
 def _part(system, dev, test, **extra):
