@@ -1,5 +1,5 @@
 """Inference levers on one trained spaCy pipeline, side by side in one run:
-transformer window/stride, `nlp.pipe` batch size, torch threads and the unit
+transformer window/stride and max_batch_items, `nlp.pipe` batch size, torch threads and the unit
 of prediction (whole documents or one Doc per sentence, as the HF loop does),
 each with its test F1 (conlleval-exact, nerkit.scoring) and words/s on the same
 gold-tokenized documents. Settings change through `spacy.load(config=...)`,
@@ -29,6 +29,7 @@ class Variant(NamedTuple):
     batch_size: int = 64  # nlp.pipe
     threads: Optional[int] = None  # torch threads; None: the default
     disable: Tuple[str, ...] = ()  # pipes left out (timing only, no F1)
+    max_batch_items: Optional[int] = None  # transformer's padded batch size; None: as trained
     per_sentence: bool = False  # one Doc per sentence: no document context
     sort_by_length: bool = False  # Docs sorted by length (less padding per batch)
 
@@ -41,6 +42,8 @@ VARIANTS = (
     Variant("as trained, batch 16", batch_size=16),
     Variant("as trained, batch 256", batch_size=256),
     Variant("as trained, 1 torch thread", threads=1),
+    Variant("transformer max_batch_items 1024", max_batch_items=1024),
+    Variant("transformer max_batch_items 16384", max_batch_items=16384),
     Variant("transformer only (ner disabled; timing only)", disable=("ner",)),
     Variant("one Doc per sentence (no document context)", per_sentence=True),
     Variant("one Doc per sentence, sorted by length", per_sentence=True, sort_by_length=True),
@@ -60,9 +63,12 @@ def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> 
     return sorted(docs, key=len) if sort_by_length else docs
 
 
-def load(model: str, window_stride: Optional[Sequence[int]], disable: Sequence[str] = ()):
+def load(model: str, window_stride: Optional[Sequence[int]] = None, disable: Sequence[str] = (),
+         max_batch_items: Optional[int] = None):
     """The pipeline, with the transformer's strided span getter overridden
-    when `window_stride` is given."""
+    through the config, and its `max_batch_items` (the padded size, in
+    tokens, of the doc batches `pipe` cuts `nlp.pipe`'s batch into) set on the
+    component: the value saved with the model would win over a config one."""
     import spacy
 
     config = {}
@@ -70,7 +76,10 @@ def load(model: str, window_stride: Optional[Sequence[int]], disable: Sequence[s
         window, stride = window_stride
         getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
         config = {"components": {"transformer": {"model": {"get_spans": getter}}}}
-    return spacy.load(model, disable=list(disable), config=config)
+    nlp = spacy.load(model, disable=list(disable), config=config)
+    if max_batch_items is not None:
+        nlp.get_pipe("transformer").cfg["max_batch_items"] = max_batch_items
+    return nlp
 
 
 def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8, repeats: int = 3) -> List[Dict[str, Any]]:
@@ -89,7 +98,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
     rows = []
     for v in variants:
         torch.set_num_threads(v.threads or default_threads)
-        nlp = load(model, v.window_stride, v.disable)
+        nlp = load(model, v.window_stride, v.disable, v.max_batch_items)
         gold = prediction_units(conll, nlp.vocab, v.per_sentence, v.sort_by_length)
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
@@ -101,6 +110,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
             "variant": v.name,
             "window_stride": list(v.window_stride) if v.window_stride else None,
             "batch_size": v.batch_size,
+            "max_batch_items": nlp.get_pipe("transformer").cfg["max_batch_items"],
             "torch_threads": torch.get_num_threads(),
             "disabled": list(v.disable),
             "unit": "sentence" if v.per_sentence else "document",

@@ -165,6 +165,7 @@ def test_inference_levers(bench):
         assert row["batch_size"] == v.batch_size and len(row["pass_seconds"]) == 2
         assert row["words_per_second"] == pytest.approx(row["n_words"] / (sum(row["pass_seconds"]) / 2))
         assert row["window_stride"] == (list(v.window_stride) if v.window_stride else None)
+        assert row["max_batch_items"] == (v.max_batch_items or 4096)  # the config's
         assert row["disabled"] == list(v.disable)
         assert row["unit"] == ("sentence" if v.per_sentence else "document")
         assert row["n_docs"] == (n_sents if v.per_sentence else n_docs)
