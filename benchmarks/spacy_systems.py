@@ -37,8 +37,8 @@ GOLD_TOKENS_SUFFIX = "_goldtok"
 
 def variant_name(system: str, gold_tokens: bool, tag: str = "") -> str:
     """The part and work-dir name of a spaCy system run: `<system>_goldtok`
-    when trained on the gold tokens, then `_<tag>` for a run with config
-    overrides (e.g. `spacy_tokner_case_lr2e-4`)."""
+    when trained on the gold tokens, then `_<tag>` for a tagged variant run
+    (other --set or --max-steps, e.g. `spacy_tokner_case_lr2e-4`)."""
     return system + (GOLD_TOKENS_SUFFIX if gold_tokens else "") + (f"_{tag}" if tag else "")
 
 
@@ -53,6 +53,7 @@ def parse_overrides(items: List[str], systems: List[str]) -> Dict[str, str]:
     value, not a section); RAISES ValueError naming the item and the problem."""
     from thinc.api import Config
 
+    configs = {system: Config().from_disk(ROOT / CONFIGS[system], interpolate=False) for system in systems} if items else {}
     overrides: Dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -61,8 +62,7 @@ def parse_overrides(items: List[str], systems: List[str]) -> Dict[str, str]:
             raise ValueError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.batcher.size=2000")
         if key in RESERVED_OVERRIDES:
             raise ValueError(f"--set {item!r}: {key} has its own option in run.py")
-        for system in systems:
-            node: Any = Config().from_disk(ROOT / CONFIGS[system], interpolate=False)
+        for system, node in configs.items():
             for part in key.split("."):
                 if not isinstance(node, dict) or part not in node:
                     raise ValueError(f"--set {item!r}: {CONFIGS[system]} has no setting {key}")
