@@ -13,9 +13,11 @@ import typer
 from wasabi import msg
 
 from nerkit.scoring import (
+    compare,
     evaluate,
     headline_markdown,
     load_docs,
+    run_conlleval,
     write_predictions,
     write_report,
 )
@@ -27,8 +29,10 @@ def main(
     test_data: Path = typer.Argument(..., help="Test set: a .spacy DocBin, or a CoNLL file (any other suffix)", exists=True, dir_okay=False),
     output_prefix: Path = typer.Argument(..., help="Output path prefix: writes PREFIX.json, PREFIX.md and PREFIX.html"),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Also write the predictions as CoNLL columns 'token gold predicted' (IOB2), for conlleval"),
+    conlleval: Optional[str] = typer.Option(None, "--conlleval", help="Run this conlleval command on the predictions file (e.g. 'conlleval.pl' or 'python -m conlleval /dev/stdin'), record its numbers in the report and exit 1 if they differ from the report's"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, or -1 for CPU"),
     batch_size: int = typer.Option(64, "--batch-size", help="Batch size for nlp.pipe"),
+    sentence_starts: bool = typer.Option(True, "--sentence-starts/--no-sentence-starts", help="Give the pipeline the gold sentence starts (no entity crosses one) or bare documents"),
     n_examples: int = typer.Option(10, "--n-examples", help="Number of sentences with the most errors shown in the HTML report"),
     n_bootstrap: int = typer.Option(1000, "--bootstrap", help="Number of bootstrap samples (of documents) for the F1 interval"),
     seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap"),
@@ -44,16 +48,25 @@ def main(
         nlp,
         gold_docs,
         batch_size=batch_size,
+        sentence_starts=sentence_starts,
         pipeline=pipeline,
         test_data=str(test_data),
         n_examples=n_examples,
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
-    paths = write_report(report, output_prefix)
+    if conlleval and predictions is None:
+        msg.fail("--conlleval needs --predictions: conlleval reads the predictions file", exits=1)
     if predictions is not None:
         write_predictions(predictions, gold_docs, pred_docs)
         msg.info(f"Predictions: {predictions}")
+    mismatches = []
+    if conlleval:
+        result = run_conlleval(predictions, conlleval)
+        mismatches = compare(report, result)
+        report["conlleval"] = {"command": result["command"], "agrees": not mismatches, "mismatches": mismatches,
+                               **{k: result[k] for k in ("tokens", "gold", "found", "correct", "per_type")}}
+    paths = write_report(report, output_prefix)
     sp = report["spacy_scorer"]
     if not sp["agrees"]:
         msg.warn(sp["note"])
@@ -63,6 +76,10 @@ def main(
         + (f" ({wps:,.0f} words/s)" if wps else "")
     )
     print(headline_markdown(report))
+    if conlleval:
+        if mismatches:
+            msg.fail(f"conlleval disagrees with the report: {'; '.join(mismatches)}", exits=1)
+        msg.good(f"conlleval ({report['conlleval']['command']}) gives the report's numbers")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from . import models  # noqa: F401  (registers nerkit.TokenTagger.v1)
-from .viterbi import log_softmax, make_tags, tags_to_spans, transition_mask, viterbi
+from .viterbi import log_softmax, make_tags, tags_to_spans, transition_mask, viterbi_segments
 
 SCHEME = "bilou"
 MISSING_TAGS = (None, "", "-")
@@ -60,6 +60,14 @@ def make_token_ner(
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
     """
     return TokenNER(nlp.vocab, model, name, scorer=scorer)
+
+
+def sentence_starts(doc: Doc) -> List[int]:
+    """Offsets of the tokens marked as sentence starts (none if the doc has
+    no sentence annotation)."""
+    if not doc.has_annotation("SENT_START"):
+        return []
+    return [token.i for token in doc if token.is_sent_start]
 
 
 class TokenNER(TrainablePipe):
@@ -160,7 +168,9 @@ class TokenNER(TrainablePipe):
         self.model.initialize(X=doc_sample)
 
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
-        """Decode the best valid tag sequence of each doc.
+        """Decode the best valid tag sequence of each doc. Where a doc has
+        sentence starts (set by the caller, e.g. from CoNLL's blank lines),
+        no entity runs over one.
 
         docs (Iterable[Doc]): The docs.
         RETURNS (List[ndarray]): One array of tag indices (into `self.tags`) per doc.
@@ -170,7 +180,10 @@ class TokenNER(TrainablePipe):
             return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
         scores = self.model.predict(docs)
         mask = self._mask()
-        return [viterbi(log_softmax(self.model.ops.to_numpy(s)), mask) for s in scores]
+        return [
+            viterbi_segments(log_softmax(self.model.ops.to_numpy(s)), mask, sentence_starts(doc))
+            for doc, s in zip(docs, scores)
+        ]
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         """Set `doc.ents` from the decoded tags (everything else "O").

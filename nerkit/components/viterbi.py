@@ -130,6 +130,25 @@ def viterbi(scores: numpy.ndarray, mask: Mask) -> numpy.ndarray:
     return path
 
 
+def viterbi_segments(scores: numpy.ndarray, mask: Mask, starts: Sequence[int] = ()) -> numpy.ndarray:
+    """`viterbi` with boundaries no entity may cross: each segment (e.g. a
+    sentence) is decoded on its own, so every tag sequence is valid within
+    its segment and an entity never runs over a boundary.
+
+    scores (ndarray): (n_tokens, n_tags) additive scores.
+    mask (Tuple[ndarray, ndarray, ndarray]): `transition_mask(tags)`.
+    starts (Sequence[int]): Token offsets where a new segment starts (0 and
+        offsets outside (0, n_tokens) are ignored).
+    RETURNS (ndarray): (n_tokens,) int tag indices.
+    """
+    n_tokens = len(scores)
+    cuts = sorted({int(s) for s in starts if 0 < int(s) < n_tokens})
+    if not cuts:
+        return viterbi(scores, mask)
+    bounds = [0, *cuts, n_tokens]
+    return numpy.concatenate([viterbi(scores[a:b], mask) for a, b in zip(bounds, bounds[1:])])
+
+
 def is_valid(tags: Sequence[str], scheme: str = "bilou") -> bool:
     """Whether a tag sequence obeys the scheme (transitions, start and end).
 

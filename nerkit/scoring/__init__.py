@@ -3,10 +3,12 @@ table, an error breakdown, bootstrap intervals and JSON/Markdown/HTML reports.
 No torch or transformers imports here. The JSON layout: nerkit/scoring/README.md.
 """
 from .bootstrap import bootstrap_f1
+from .conlleval import compare, parse_conlleval, run_conlleval
 from .entities import (
     EntSpan,
     align_pred_spans,
     collect_spans,
+    cut_at_sentences,
     doc_counts,
     doc_spans,
     iob_to_spans,
@@ -14,7 +16,8 @@ from .entities import (
     score_spans,
 )
 from .errors import CATEGORIES, classify, confusion_matrix, error_breakdown
-from .predict import load_docs, predict, sentence_bounds, write_predictions
+from .entities import sentence_bounds
+from .predict import cut_ents_at_sentences, load_docs, predict, write_predictions
 from .render import headline_markdown, render_html, render_markdown, write_report
 from .report import SCHEMA_VERSION, build_report, evaluate, headline
 from .tokens import score_tokens, spans_to_tags
@@ -28,6 +31,9 @@ __all__ = [
     "build_report",
     "classify",
     "collect_spans",
+    "compare",
+    "cut_at_sentences",
+    "cut_ents_at_sentences",
     "confusion_matrix",
     "doc_counts",
     "doc_spans",
@@ -37,10 +43,12 @@ __all__ = [
     "headline_markdown",
     "iob_to_spans",
     "load_docs",
+    "parse_conlleval",
     "predict",
     "prf",
     "render_html",
     "render_markdown",
+    "run_conlleval",
     "score_spans",
     "score_tokens",
     "sentence_bounds",

@@ -135,18 +135,60 @@ def align_pred_spans(gold: Doc, pred: Doc, doc_index: int) -> List[EntSpan]:
     return spans
 
 
+def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
+    """(start, end) token offsets of the doc's sentences; the whole doc if it
+    has no sentence boundaries. An empty doc has none."""
+    if not len(doc):
+        return []
+    if doc.has_annotation("SENT_START"):
+        return [(s.start, s.end) for s in doc.sents]
+    return [(0, len(doc))]
+
+
+def cut_at_sentences(spans: Iterable[EntSpan], bounds: Sequence[Tuple[int, int]]) -> List[EntSpan]:
+    """Cut each span at the sentence starts inside it, the way conlleval reads
+    a predictions file: the blank line between two sentences is an `O` for
+    both columns, so an entity running over it becomes two entities.
+
+    spans (Iterable[EntSpan]): Spans of one document, in its token offsets.
+    bounds (Sequence[Tuple[int, int]]): Its sentences (`sentence_bounds`).
+    RETURNS (List[EntSpan]): The pieces, each inside one sentence.
+    """
+    starts = [s for s, _ in bounds[1:]]
+    out: List[EntSpan] = []
+    for span in spans:
+        lo = bisect_right(starts, span.start)
+        hi = bisect_right(starts, span.end - 1)
+        cuts = [span.start, *starts[lo:hi], span.end]
+        out.extend(span._replace(start=a, end=b) for a, b in zip(cuts, cuts[1:]))
+    return out
+
+
 def collect_spans(
     gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]
 ) -> Tuple[List[EntSpan], List[EntSpan]]:
-    """Gold and predicted EntSpans over all documents (pred in gold tokens)."""
+    """Gold and predicted EntSpans over all documents (pred in gold tokens).
+    A predicted span that runs over a gold sentence boundary is cut there
+    (`cut_at_sentences`), so the scores equal conlleval's on the predictions
+    file, where sentences are separated by blank lines."""
     if len(gold_docs) != len(pred_docs):
         raise ValueError(f"{len(gold_docs)} gold docs but {len(pred_docs)} predicted")
     gold: List[EntSpan] = []
     pred: List[EntSpan] = []
     for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
         gold.extend(doc_spans(g, i))
-        pred.extend(align_pred_spans(g, p, i))
+        pred.extend(cut_at_sentences(align_pred_spans(g, p, i), sentence_bounds(g)))
     return gold, pred
+
+
+def n_crossing(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> int:
+    """How many predicted entities run over a gold sentence boundary (and
+    are cut there by `collect_spans`)."""
+    n = 0
+    for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
+        spans = align_pred_spans(g, p, i)
+        n += len(cut_at_sentences(spans, sentence_bounds(g))) - len(spans)
+    return n
 
 
 def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:

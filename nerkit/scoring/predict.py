@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
-from .entities import align_pred_spans, doc_spans
+from .entities import align_pred_spans, cut_at_sentences, doc_spans, sentence_bounds
 from .tokens import spans_to_tags
 
 
@@ -24,32 +24,45 @@ def load_docs(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
     return list(read_conll_docs(path, vocab))
 
 
+def input_doc(vocab: Vocab, gold: Doc, sentence_starts: bool = True) -> Doc:
+    """A fresh Doc with the gold words and spaces and, with
+    `sentence_starts`, the gold sentence starts (if it has any): no entities."""
+    sent_starts = None
+    if sentence_starts and gold.has_annotation("SENT_START"):
+        sent_starts = [bool(t.is_sent_start) for t in gold]
+    return Doc(vocab, words=[t.text for t in gold], spaces=[bool(t.whitespace_) for t in gold], sent_starts=sent_starts)
+
+
+def cut_ents_at_sentences(doc: Doc) -> int:
+    """Cut the doc's entities at its sentence starts, so none runs over a
+    sentence boundary; RETURNS how many entities were cut."""
+    bounds = sentence_bounds(doc)
+    spans = doc_spans(doc, 0)
+    pieces = cut_at_sentences(spans, bounds)
+    if len(pieces) != len(spans):
+        doc.set_ents([Span(doc, s.start, s.end, label=s.label) for s in pieces], default="outside")
+    return len(pieces) - len(spans)
+
+
 def predict(
-    nlp: Language, gold_docs: Sequence[Doc], *, batch_size: int = 64
+    nlp: Language, gold_docs: Sequence[Doc], *, batch_size: int = 64, sentence_starts: bool = True
 ) -> Tuple[List[Doc], float]:
-    """Run `nlp` on fresh docs with the gold words and spaces (no sentence
-    starts, no entities), one per gold doc, in order.
+    """Run `nlp` on fresh docs with the gold words and spaces, one per gold
+    doc, in order. With `sentence_starts` (the default) the docs carry the
+    gold sentence starts and predicted entities are cut at them (the token
+    head never crosses one; this also cuts spaCy's `ner`).
 
     RETURNS (Tuple[List[Doc], float]): The predicted docs and the seconds
         `nlp.pipe` took.
     """
-    inputs = [
-        Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
-        for d in gold_docs
-    ]
+    inputs = [input_doc(nlp.vocab, d, sentence_starts) for d in gold_docs]
     start = time.perf_counter()
     preds = list(nlp.pipe(inputs, batch_size=batch_size))
-    return preds, time.perf_counter() - start
-
-
-def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
-    """(start, end) token offsets of the doc's sentences; the whole doc if it
-    has no sentence boundaries. An empty doc has none."""
-    if not len(doc):
-        return []
-    if doc.has_annotation("SENT_START"):
-        return [(s.start, s.end) for s in doc.sents]
-    return [(0, len(doc))]
+    seconds = time.perf_counter() - start
+    if sentence_starts:
+        for doc in preds:
+            cut_ents_at_sentences(doc)
+    return preds, seconds
 
 
 def _column(text: str) -> str:
@@ -63,10 +76,8 @@ def conll_lines(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Iterable[
         g_tags = spans_to_tags(
             [(s.start, s.end, s.label) for s in doc_spans(gold, i)], len(gold)
         )
-        p_tags = spans_to_tags(
-            [(s.start, s.end, s.label) for s in align_pred_spans(gold, pred, i)],
-            len(gold),
-        )
+        p_spans = cut_at_sentences(align_pred_spans(gold, pred, i), sentence_bounds(gold))
+        p_tags = spans_to_tags([(s.start, s.end, s.label) for s in p_spans], len(gold))
         for start, end in sentence_bounds(gold):
             for k in range(start, end):
                 yield f"{_column(gold[k].text)} {g_tags[k]} {p_tags[k]}"
@@ -77,8 +88,8 @@ def write_predictions(
     path: Union[str, Path], gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]
 ) -> Path:
     """Write the CoNLL predictions file that conlleval reads. A predicted
-    entity crossing a sentence boundary continues as I- after the blank line;
-    conlleval splits it in two there, the JSON report counts it once."""
+    entity crossing a gold sentence boundary is cut there (B- after the blank
+    line), as conlleval and the report count it: two entities."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf8") as f:

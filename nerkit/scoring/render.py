@@ -76,6 +76,9 @@ def _summary(report: Dict[str, Any]) -> List[str]:
                                         if m.get("pipeline_name") else ""),
         f"Test data: {m['test_data']} ({m['n_docs']} docs, {m['n_sents']} sentences, "
         f"{m['n_words']} words, {m['n_gold_ents']} gold / {m['n_pred_ents']} predicted entities)",
+        "Sentence starts: " + {True: "the gold ones, given to the pipeline (no entity crosses one)",
+                               False: "none given (whole documents)", None: "not known"}[m.get("sentence_starts_given")]
+        + f"; predicted entities over a sentence boundary, scored cut there: {m.get('n_pred_ents_crossing_sentences', 0)}",
         "Speed: " + ("–" if wps is None else f"{wps:,.0f} words/s")
         + (f" (batch size {speed['batch_size']})" if speed.get("batch_size") else ""),
         f"Date: {m['date']}, spaCy {m['spacy_version']}",

@@ -14,7 +14,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .bootstrap import bootstrap_f1
-from .entities import EntSpan, collect_spans, doc_counts, score_spans
+from .entities import EntSpan, collect_spans, doc_counts, n_crossing, score_spans
 from .errors import classify, confusion_matrix, error_breakdown
 from .predict import predict, sentence_bounds
 from .tokens import spans_to_tags, score_tokens
@@ -23,7 +23,9 @@ SCHEMA_VERSION = 1
 TOLERANCE = 1e-9
 ENTITY_DEFINITION = (
     "Exact match on the gold tokenization, as conlleval: an entity is correct only "
-    "if its type and both boundaries match. Micro = pooled over all entities."
+    "if its type and both boundaries match. A predicted entity that runs over a gold "
+    "sentence boundary counts as two, cut there, as conlleval reads the blank line "
+    "between sentences. Micro = pooled over all entities."
 )
 TOKEN_NOTE = (
     "Token level, IOB2 tags: each token is scored on its own, so 97% token "
@@ -161,12 +163,15 @@ def build_report(
     n_bootstrap: int = 1000,
     seed: int = 0,
     pipeline_meta: Optional[Dict[str, Any]] = None,
+    sentence_starts: Optional[bool] = None,
 ) -> Dict[str, Any]:
     """Score predicted docs against gold docs; every document is scored.
 
     gold_docs (Sequence[Doc]): Gold docs with entities (and sentence starts).
     pred_docs (Sequence[Doc]): One prediction per gold doc, same text.
     seconds (Optional[float]): Time the pipeline took, for words/s.
+    sentence_starts (Optional[bool]): Whether the pipeline was given the gold
+        sentence starts (None: not known), for the report's meta.
     RETURNS (Dict[str, Any]): The report, laid out as in the README.
     """
     gold, pred = collect_spans(gold_docs, pred_docs)
@@ -191,6 +196,8 @@ def build_report(
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "spacy_version": spacy.__version__,
         "tokenization": "gold",
+        "sentence_starts_given": sentence_starts,
+        "n_pred_ents_crossing_sentences": n_crossing(gold_docs, pred_docs),
     }
     return {
         "meta": meta,
@@ -232,16 +239,19 @@ def evaluate(
     gold_docs: Sequence[Doc],
     *,
     batch_size: int = 64,
+    sentence_starts: bool = True,
     **kwargs: Any,
 ) -> Tuple[Dict[str, Any], List[Doc]]:
-    """Run `nlp` on the gold tokenization of `gold_docs` (timed) and build the
-    report; keyword arguments go to `build_report`.
+    """Run `nlp` on the gold tokenization of `gold_docs` (timed), with the
+    gold sentence starts unless `sentence_starts` is False (see `predict`),
+    and build the report; keyword arguments go to `build_report`.
 
     RETURNS (Tuple[Dict[str, Any], List[Doc]]): The report and predicted docs.
     """
-    pred_docs, seconds = predict(nlp, gold_docs, batch_size=batch_size)
+    pred_docs, seconds = predict(nlp, gold_docs, batch_size=batch_size, sentence_starts=sentence_starts)
     kwargs.setdefault("pipeline_meta", nlp.meta)
     report = build_report(
-        gold_docs, pred_docs, seconds=seconds, batch_size=batch_size, **kwargs
+        gold_docs, pred_docs, seconds=seconds, batch_size=batch_size,
+        sentence_starts=sentence_starts, **kwargs
     )
     return report, pred_docs

@@ -103,6 +103,20 @@ def test_predictions_are_valid_biluo(cnn_nlp):
     assert nlp("").ents == ()
 
 
+def test_no_entity_across_a_sentence_start(cnn_nlp):
+    nlp, examples, _ = cnn_nlp
+    text = "Thomas Kowalski visited Microsoft in Paris ."
+    found = [e for e in nlp(text).ents if len(e) > 1]
+    assert found, "the overfit model should find a multi-token entity here"
+    ent = found[0]
+    words = [t.text for t in nlp.make_doc(text)]
+    starts = [i in (0, ent.start + 1) for i in range(len(words))]  # a start inside the entity
+    doc = nlp(Doc(nlp.vocab, words=words, sent_starts=starts))
+    assert not any(e.start < ent.start + 1 < e.end for e in doc.ents)
+    assert all(is_valid([t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in s], "iob2")
+               for s in doc.sents)
+
+
 def test_serialization_round_trips(cnn_nlp, tmp_path):
     nlp, examples, _ = cnn_nlp
     texts = [eg.x.text for eg in examples] + ["Elena Petrova met Microsoft people in Berlin ."]

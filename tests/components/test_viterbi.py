@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nerkit.components.viterbi import (
-    is_valid, log_softmax, make_tags, split_tag, tags_to_spans, transition_mask, viterbi,
+    is_valid, log_softmax, make_tags, split_tag, tags_to_spans, transition_mask, viterbi, viterbi_segments,
 )
 
 LABEL_POOL = ["PER", "ORG", "LOC", "MISC", "X-Y"]
@@ -163,3 +163,31 @@ def test_bad_input_is_rejected():
 def test_tags_to_spans(tags, spans):
     tag_set = sorted(set(tags) | {"O"})
     assert tags_to_spans([tag_set.index(t) for t in tags], tag_set) == spans
+
+
+def test_segments_are_decoded_on_their_own():
+    tags = make_tags(["PER"], "bilou")  # O B I L U
+    mask = transition_mask(tags, "bilou")
+    # the best path overall is one PER over tokens 0-3: B I I L
+    best = {0: "B-PER", 1: "I-PER", 2: "I-PER", 3: "L-PER"}
+    scores = numpy.full((4, len(tags)), -5.0)
+    for t, tag in best.items():
+        scores[t, tags.index(tag)] = 0.0
+    assert [tags[i] for i in viterbi(scores, mask)] == list(best.values())
+    # with a sentence start at 2 no entity runs over it, and each half is valid
+    path = [tags[i] for i in viterbi_segments(scores, mask, [2])]
+    assert is_valid(path[:2]) and is_valid(path[2:])
+    assert tags_to_spans(viterbi_segments(scores, mask, [2]), tags) == [(0, 2, "PER"), (2, 4, "PER")]
+    # 0 and out-of-range starts change nothing
+    assert list(viterbi_segments(scores, mask, [0, 4, 9])) == list(viterbi(scores, mask))
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(1, 12), data=st.data())
+def test_segments_never_cross_a_start(n, data):
+    tags = make_tags(["PER", "ORG"], "bilou")
+    mask = transition_mask(tags, "bilou")
+    scores = data.draw(arrays(numpy.float64, (n, len(tags)), elements=st.floats(-10, 10)))
+    starts = data.draw(st.lists(st.integers(0, n - 1), max_size=4))
+    spans = tags_to_spans(viterbi_segments(scores, mask, starts), tags)
+    assert not any(s < b < e for s, e, _ in spans for b in starts)

@@ -1,6 +1,7 @@
 """scripts/evaluate.py end to end on a tiny entity_ruler pipeline, the
 predictions file, headline() and the test-data loader."""
 import json
+import os
 import subprocess
 import sys
 import types
@@ -8,17 +9,18 @@ from pathlib import Path
 
 import pytest
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
 from nerkit.scoring import (
-    EntSpan,
+    build_report,
+    compare,
     evaluate,
     headline,
-    iob_to_spans,
     load_docs,
     render_html,
     render_markdown,
-    score_spans,
+    run_conlleval,
     write_predictions,
 )
 
@@ -151,7 +153,7 @@ def test_evaluate_and_headline():
     assert "57.14" in render_markdown(report) and "<mark" in render_html(report)
 
 
-def test_predictions_file_reads_back_like_conlleval(tmp_path):
+def test_predictions_file_cuts_at_sentence_breaks(tmp_path):
     vocab = spacy.blank("en").vocab
     gold = make_docs(vocab)
     pred = [Doc(vocab, words=[t.text for t in d]) for d in gold]
@@ -163,15 +165,90 @@ def test_predictions_file_reads_back_like_conlleval(tmp_path):
     sents = [[line.split(" ") for line in b.splitlines()] for b in blocks[:-1]]
     assert len(sents) == 4 and all(len(row) == 3 for s in sents for row in s)
     assert sents[0][4] == ["York", "I-LOC", "B-LOC"]
-    assert sents[1][0] == ["Mary", "B-PER", "I-LOC"]
-    # read as conlleval does, sentence by sentence
-    gold_spans, pred_spans = [], []
-    for i, s in enumerate(sents):
-        gold_spans += [EntSpan(i, *x) for x in iob_to_spans([r[1] for r in s])]
-        pred_spans += [EntSpan(i, *x) for x in iob_to_spans([r[2] for r in s])]
-    # conlleval splits the crossing span in two: tp=1 (John), fp=2, fn=3
-    micro = score_spans(gold_spans, pred_spans)["micro"]
-    assert (micro["tp"], micro["fp"], micro["fn"]) == (1, 2, 3)
+    assert sents[1][0] == ["Mary", "B-PER", "B-LOC"]  # the second piece starts again
+
+
+def crossing_case(vocab):
+    """Gold docs and predictions where entities run over sentence breaks,
+    like CoNLL-2003's sports tables (`Desvonde | Botes`, each a PER)."""
+    words = "Desvonde Botes ( South Africa ) v Desvonde Botes .".split()
+    gold = Doc(vocab, words=words, sent_starts=[True, False, False, False, False, False, False, False, True, False])
+    gold.ents = [Span(gold, 0, 1, "PER"), Span(gold, 3, 5, "LOC"), Span(gold, 7, 8, "PER"), Span(gold, 8, 9, "PER")]
+    pred = Doc(vocab, words=words)
+    # one PER over the break (two correct pieces for conlleval), one LOC exact,
+    # one ORG over the first token only
+    pred.ents = [Span(pred, 0, 1, "ORG"), Span(pred, 3, 5, "LOC"), Span(pred, 7, 9, "PER")]
+    return [gold, *make_docs(vocab)], [pred, *[Doc(vocab, words=[t.text for t in d]) for d in make_docs(vocab)]]
+
+
+def conlleval_commands():
+    """The conlleval commands to check against: the PyPI port always, and the
+    original Perl script where CONLLEVAL_PL names it (not shipped here)."""
+    commands = [[sys.executable, "-m", "conlleval", "/dev/stdin"]]
+    script = os.environ.get("CONLLEVAL_PL")
+    if script:
+        commands.append(["perl", script])
+    return commands
+
+
+@pytest.mark.parametrize("command", conlleval_commands(), ids=lambda c: c[0].rsplit("/", 1)[-1])
+def test_report_equals_conlleval_on_its_export(tmp_path, command):
+    vocab = spacy.blank("en").vocab
+    gold, pred = crossing_case(vocab)
+    report = build_report(gold, pred, n_bootstrap=0)
+    micro = report["entity"]["micro"]
+    # the crossing PER is cut at the break: two correct PERs, not one wrong one
+    assert (micro["tp"], micro["fp"], micro["fn"]) == (3, 1, 4 + 4 - 3)
+    assert report["meta"]["n_pred_ents_crossing_sentences"] == 1
+    path = write_predictions(tmp_path / "p.conll", gold, pred)
+    result = run_conlleval(path, command)
+    assert (result["gold"], result["found"], result["correct"]) == (8, 4, 3)
+    assert compare(report, result) == []
+    # and compare() does see a disagreement
+    result["correct"] -= 1
+    assert compare(report, result) == ["correct: report 3, conlleval 2"]
+
+
+def test_evaluate_cuts_at_gold_sentence_starts():
+    """The evaluator gives the pipeline the gold sentence starts and cuts
+    what still crosses one (here an entity_ruler pattern over the break)."""
+    nlp = spacy.blank("en")
+    seen = []
+
+    @Language.component("nerkit_test_seen_sents")
+    def seen_sents(doc):
+        seen.append([t.i for t in doc if t.is_sent_start])
+        return doc
+
+    nlp.add_pipe("nerkit_test_seen_sents")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "LOC", "pattern": "York . Mary"}])
+    gold = make_docs(nlp.vocab)
+    seen.clear()  # the ruler ran its phrase pattern through the pipeline
+    report, preds = evaluate(nlp, gold, n_bootstrap=0)
+    assert seen[0] == [0, 6] and report["meta"]["sentence_starts_given"] is True
+    assert [(e.start, e.end) for e in preds[0].ents] == [(4, 6), (6, 7)]
+    assert report["meta"]["n_pred_ents_crossing_sentences"] == 0
+    seen.clear()
+    report, preds = evaluate(nlp, gold, n_bootstrap=0, sentence_starts=False)
+    assert seen[0] == [0] and report["meta"]["sentence_starts_given"] is False
+    assert [(e.start, e.end) for e in preds[0].ents] == [(4, 7)]
+    assert report["meta"]["n_pred_ents_crossing_sentences"] == 1
+
+
+def test_cli_checks_conlleval(tmp_path):
+    nlp = make_nlp()
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=make_docs(nlp.vocab)).to_disk(tmp_path / "test.spacy")
+    conlleval = f"{sys.executable} -m conlleval /dev/stdin"
+    cmd = [sys.executable, str(SCRIPT), str(tmp_path / "model"), str(tmp_path / "test.spacy"), str(tmp_path / "r"),
+           "--predictions", str(tmp_path / "p.conll"), "--conlleval", conlleval, "--bootstrap", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    check = json.loads((tmp_path / "r.json").read_text(encoding="utf8"))["conlleval"]
+    assert check["agrees"] and check["correct"] == 2 and check["found"] == 3 and check["gold"] == 4
+    no_predictions = cmd[:5] + cmd[7:]
+    proc = subprocess.run(no_predictions, capture_output=True, text=True)
+    assert proc.returncode == 1 and "needs --predictions" in proc.stdout + proc.stderr
 
 
 def test_load_docs_dispatch(tmp_path, monkeypatch):
