@@ -17,7 +17,7 @@ from .entities import (
 )
 from .errors import CATEGORIES, classify, confusion_matrix, error_breakdown
 from .entities import sentence_bounds
-from .predict import cut_ents_at_sentences, load_docs, predict, write_predictions
+from .predict import MISALIGNED_SUFFIX, cut_ents_at_sentences, load_docs, predict, predict_raw, write_predictions
 from .render import headline_markdown, render_html, render_markdown, write_report
 from .report import SCHEMA_VERSION, build_report, evaluate, headline
 from .tokens import score_tokens, spans_to_tags
@@ -25,6 +25,7 @@ from .tokens import score_tokens, spans_to_tags
 __all__ = [
     "CATEGORIES",
     "EntSpan",
+    "MISALIGNED_SUFFIX",
     "SCHEMA_VERSION",
     "align_pred_spans",
     "bootstrap_f1",
@@ -45,6 +46,7 @@ __all__ = [
     "load_docs",
     "parse_conlleval",
     "predict",
+    "predict_raw",
     "prf",
     "render_html",
     "render_markdown",

@@ -1,5 +1,5 @@
-"""Load a test set, run a pipeline on its gold tokenization (timed), and write
-the predictions as conlleval-readable CoNLL columns."""
+"""Load a test set, run a pipeline on its gold tokenization or on its raw text
+(timed), and write the predictions as conlleval-readable CoNLL columns."""
 import time
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
@@ -65,6 +65,26 @@ def predict(
     return preds, seconds
 
 
+def predict_raw(nlp: Language, gold_docs: Sequence[Doc], *, batch_size: int = 64) -> Tuple[List[Doc], float]:
+    """Run `nlp` on the text of each gold doc, as users call it: spaCy's own
+    tokenizer, no sentence starts. The entities are mapped back to the gold
+    tokens by character offset when scored (`align_pred_spans`).
+
+    RETURNS (Tuple[List[Doc], float]): The predicted docs and the seconds
+        `nlp.pipe` took (tokenization included).
+    """
+    texts = [d.text for d in gold_docs]
+    start = time.perf_counter()
+    preds = list(nlp.pipe(texts, batch_size=batch_size))
+    return preds, time.perf_counter() - start
+
+
+# conlleval has no way to say "this entity is not on token boundaries": in the
+# predictions file such an entity covers the gold tokens it touches, under
+# this type suffix, so that conlleval, like the report, never counts it correct.
+MISALIGNED_SUFFIX = "~misaligned"
+
+
 def _column(text: str) -> str:
     # one whitespace-free field per token; a whitespace-only token becomes "_"
     return "_".join(text.split()) or "_"
@@ -77,7 +97,9 @@ def conll_lines(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Iterable[
             [(s.start, s.end, s.label) for s in doc_spans(gold, i)], len(gold)
         )
         p_spans = cut_at_sentences(align_pred_spans(gold, pred, i), sentence_bounds(gold))
-        p_tags = spans_to_tags([(s.start, s.end, s.label) for s in p_spans], len(gold))
+        p_tags = spans_to_tags(
+            [(s.start, s.end, s.label if s.aligned else s.label + MISALIGNED_SUFFIX) for s in p_spans], len(gold)
+        )
         for start, end in sentence_bounds(gold):
             for k in range(start, end):
                 yield f"{_column(gold[k].text)} {g_tags[k]} {p_tags[k]}"
@@ -89,7 +111,9 @@ def write_predictions(
 ) -> Path:
     """Write the CoNLL predictions file that conlleval reads. A predicted
     entity crossing a gold sentence boundary is cut there (B- after the blank
-    line), as conlleval and the report count it: two entities."""
+    line), as conlleval and the report count it: two entities. A predicted
+    entity off the gold token boundaries (raw-text mode) is written over the
+    tokens it touches with the type `LABEL~misaligned`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf8") as f:

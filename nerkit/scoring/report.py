@@ -16,7 +16,7 @@ from spacy.training import Example
 from .bootstrap import bootstrap_f1
 from .entities import EntSpan, collect_spans, doc_counts, n_crossing, score_spans
 from .errors import classify, confusion_matrix, error_breakdown
-from .predict import predict, sentence_bounds
+from .predict import predict, predict_raw, sentence_bounds
 from .tokens import spans_to_tags, score_tokens
 
 SCHEMA_VERSION = 1
@@ -164,6 +164,7 @@ def build_report(
     seed: int = 0,
     pipeline_meta: Optional[Dict[str, Any]] = None,
     sentence_starts: Optional[bool] = None,
+    raw_text: bool = False,
 ) -> Dict[str, Any]:
     """Score predicted docs against gold docs; every document is scored.
 
@@ -172,6 +173,8 @@ def build_report(
     seconds (Optional[float]): Time the pipeline took, for words/s.
     sentence_starts (Optional[bool]): Whether the pipeline was given the gold
         sentence starts (None: not known), for the report's meta.
+    raw_text (bool): The predictions come from the raw text (the pipeline's
+        own tokens), for the report's meta.
     RETURNS (Dict[str, Any]): The report, laid out as in the README.
     """
     gold, pred = collect_spans(gold_docs, pred_docs)
@@ -195,7 +198,8 @@ def build_report(
         "labels": sorted({s.label for s in gold}),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "spacy_version": spacy.__version__,
-        "tokenization": "gold",
+        "tokenization": "gold" if raw_text is False else "raw text: the pipeline's tokenizer, entities mapped to gold tokens by character offsets",
+        "n_pred_ents_misaligned": sum(1 for s in pred if not s.aligned),
         "sentence_starts_given": sentence_starts,
         "n_pred_ents_crossing_sentences": n_crossing(gold_docs, pred_docs),
     }
@@ -240,18 +244,26 @@ def evaluate(
     *,
     batch_size: int = 64,
     sentence_starts: bool = True,
+    raw_text: bool = False,
     **kwargs: Any,
 ) -> Tuple[Dict[str, Any], List[Doc]]:
     """Run `nlp` on the gold tokenization of `gold_docs` (timed), with the
     gold sentence starts unless `sentence_starts` is False (see `predict`),
-    and build the report; keyword arguments go to `build_report`.
+    or with `raw_text` on each doc's text as users call it (`predict_raw`:
+    spaCy's tokenizer, no sentence starts, entities that miss the gold token
+    boundaries count as errors), and build the report; keyword arguments go
+    to `build_report`.
 
     RETURNS (Tuple[Dict[str, Any], List[Doc]]): The report and predicted docs.
     """
-    pred_docs, seconds = predict(nlp, gold_docs, batch_size=batch_size, sentence_starts=sentence_starts)
+    if raw_text:
+        pred_docs, seconds = predict_raw(nlp, gold_docs, batch_size=batch_size)
+        sentence_starts = False
+    else:
+        pred_docs, seconds = predict(nlp, gold_docs, batch_size=batch_size, sentence_starts=sentence_starts)
     kwargs.setdefault("pipeline_meta", nlp.meta)
     report = build_report(
         gold_docs, pred_docs, seconds=seconds, batch_size=batch_size,
-        sentence_starts=sentence_starts, **kwargs
+        sentence_starts=sentence_starts, raw_text=raw_text, **kwargs
     )
     return report, pred_docs
