@@ -11,7 +11,6 @@ the way a user would change them; nothing is retrained.
 Writes OUT.json and OUT.md (machine, versions, command, one row per variant).
 """
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, versions  # noqa: E402
+from benchmarks.measure import machine_info, now, repo_relative, versions, write_json  # noqa: E402
 
 
 class Variant(NamedTuple):
@@ -185,7 +184,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    result = repo_relative(result)
+    write_json(out.with_suffix(".json"), result)
     out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
     print(f"[levers] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
     return 0

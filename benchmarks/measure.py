@@ -3,6 +3,7 @@ and a child-process runner that reports the child's own peak RSS."""
 import datetime
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -149,3 +150,41 @@ def run_child(
 
 def python() -> str:
     return sys.executable
+
+
+REPO = Path(__file__).resolve().parent.parent
+# Absolute paths that results must not carry, matched at the start of a path:
+# the checkout (-> relative to it) and its parent (where ../shared lives).
+_ABSOLUTE = re.compile(
+    r"(?<![\w./-])(?:(?P<repo>{repo})(?P<sep>/|(?![\w.-]))|(?P<parent>{parent})/)".format(
+        repo=re.escape(str(REPO)), parent=re.escape(str(REPO.parent)))
+)
+
+
+def _relative(match: "re.Match[str]") -> str:
+    if match.group("repo"):
+        return "" if match.group("sep") else "."
+    return "../"
+
+
+def repo_relative(value: Any) -> Any:
+    """`value` (JSON-like) with every absolute path under the checkout or its
+    parent made relative to the checkout, e.g. /home/x/nerkit/.venv/bin/python
+    -> .venv/bin/python and /home/x/shared/data -> ../shared/data, so that
+    committed results name no machine's folders."""
+    if isinstance(value, str):
+        return _ABSOLUTE.sub(_relative, value)
+    if isinstance(value, dict):
+        return {k: repo_relative(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [repo_relative(v) for v in value]
+    return value
+
+
+def write_json(path: Union[str, Path], value: Any) -> Path:
+    """Write a results file, paths made repo-relative (`repo_relative`)."""
+    import json
+
+    path = Path(path)
+    path.write_text(json.dumps(repo_relative(value), indent=2) + "\n", encoding="utf8")
+    return path

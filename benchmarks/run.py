@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import data, merge  # noqa: E402
-from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions  # noqa: E402
+from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions, write_json  # noqa: E402
 from benchmarks.spacy_systems import CONFIGS, parse_overrides, variant_name  # noqa: E402
 
 HF_SYSTEMS = {
@@ -56,6 +56,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="spaCy systems: train and select on the gold tokens (nerkit.ConllCorpus.v1); parts are named <system>_goldtok")
     p.add_argument("--speed-only", action="store_true",
                    help="no training: add `spacy benchmark speed` of each spaCy system's trained model-best to its part")
+    p.add_argument("--rescore", action="store_true",
+                   help="no training: score each spaCy system's trained model-best again with today's scorer "
+                        "(dev, test, raw-text and no-sentence-starts test) and update its part")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="spaCy systems: override a config setting (repeatable, needs --tag), "
                         "e.g. training.optimizer.learn_rate.initial_rate=2e-4")
@@ -166,9 +169,30 @@ def add_spacy_speed(systems: Sequence[str], docbins, work: Path, parts_dir: Path
         speed = spacy_speed(model, Path(docbins["test"]["spacy"]), work / system / "speed.log")
         speed.update({"added_by": command, "concurrent_load": note, "finished": now()})
         part.setdefault("inference", {})["spacy_benchmark_speed"] = speed
-        path.write_text(json.dumps(part, indent=2), encoding="utf8")
+        write_json(path, part)
         print(f"[benchmark] {system}: spacy benchmark speed {speed['mean_words_per_second']} words/s", flush=True)
         failed += speed["returncode"] != 0
+    return failed
+
+
+def rescore(systems: Sequence[str], docbins, work: Path, parts_dir: Path, command: str, batch_size: int) -> int:
+    """Score already trained spaCy systems again (`evaluate_model`) and write
+    the new dev/test/inference fields into their parts, with this command."""
+    from benchmarks.spacy_systems import evaluate_model
+
+    failed = 0
+    for system in systems:
+        path = parts_dir / f"{system}.json"
+        model = work / system / "output" / "model-best"
+        if not path.exists() or not (model / "meta.json").exists():
+            print(f"[benchmark] {system}: no part with a trained model-best to score", flush=True)
+            failed += 1
+            continue
+        part = json.loads(path.read_text(encoding="utf8"))
+        part.update(evaluate_model(model, docbins, batch_size))
+        part["rescored"] = {"by": command, "finished": now()}
+        write_json(path, part)
+        print(f"[benchmark] {system}: test F1 {part['test']['f1']:.4f} (raw text {part['test_raw_text']['f1']:.4f})", flush=True)
     return failed
 
 
@@ -185,6 +209,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     names = [variant_name(base, args.gold_tokens, args.tag) if base in CONFIGS else base for base in args.systems]
+    if args.rescore:
+        failed = rescore(names, docbins, work, parts_dir, command, args.infer_batch_size)
+        merge.merge(parts_dir, args.results)
+        return 1 if failed else 0
     if args.speed_only:
         failed = add_spacy_speed(names, docbins, work, parts_dir, command, args.note)
         merge.merge(parts_dir, args.results)
@@ -216,7 +244,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         failed += part["status"].startswith("failed")
         path = parts_dir / f"{system}.json"
-        path.write_text(json.dumps(part, indent=2), encoding="utf8")
+        write_json(path, part)
         print(f"[benchmark] {system}: {part['status']}; wrote {path}", flush=True)
     merge.merge(parts_dir, args.results)
     print(f"[benchmark] merged into {args.results / 'conll03.json'} and {args.results / 'conll03.md'}", flush=True)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from . import data
 from .measure import dir_size_mb, run_child
@@ -161,13 +161,56 @@ def spacy_speed(model: Path, test_spacy: Path, log_path: Path) -> Dict[str, Any]
     }
 
 
-def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, Any]], work: Path) -> Dict[str, Any]:
-    """Train and evaluate one spaCy system (with opts["gold_tokens"]: on the
-    gold tokens, in work/<system>_goldtok); RETURNS the part's system fields."""
+# What the dev/test figures mean: parts without "scorer" were scored before
+# predicted entities were cut at sentence breaks (and predicted without them).
+SCORER = ("v2: gold sentence starts given to the pipeline; entities over a sentence break cut there, "
+          "as conlleval reads the predictions file")
+
+
+def user_modes(nlp, gold: List, batch_size: int) -> Dict[str, Any]:
+    """Test F1 the other ways a pipeline is called: on the raw text as users
+    call `nlp(text)` (its own tokens; entities off the gold token boundaries
+    are errors), and on whole documents with no sentence starts."""
+    from nerkit.scoring import evaluate
+
+    out: Dict[str, Any] = {}
+    for key, mode in (("test_raw_text", {"raw_text": True}), ("test_no_sentence_starts", {"sentence_starts": False})):
+        report, _ = evaluate(nlp, gold, batch_size=batch_size, n_bootstrap=0, **mode)
+        out[key] = {**data.summarize(report, per_type=False), "tokenization": report["meta"]["tokenization"],
+                    "n_pred_ents_misaligned": report["meta"]["n_pred_ents_misaligned"],
+                    "n_pred_ents_crossing_sentences": report["meta"]["n_pred_ents_crossing_sentences"],
+                    "words_per_second": report["speed"]["words_per_second"]}
+    return out
+
+
+def evaluate_model(best: Path, docbins: Dict[str, Dict[str, Any]], batch_size: int) -> Dict[str, Any]:
+    """Score a trained pipeline on dev and test (gold tokens, gold sentence
+    starts), time it on test, and add the raw-text and no-sentence-starts
+    test scores (`user_modes`); RETURNS the part's dev/test/inference fields."""
     import spacy
 
     from nerkit.scoring import evaluate, load_docs
 
+    nlp = spacy.load(best)
+    result: Dict[str, Any] = {}
+    for split in ("dev", "test"):
+        gold = load_docs(docbins[split]["spacy"], nlp.vocab)
+        report, _ = evaluate(nlp, gold, batch_size=batch_size, pipeline=str(best), test_data=docbins[split]["source"])
+        result[split] = {**data.summarize(report, per_type=split == "test"), "scorer": SCORER}
+    result["inference"] = {
+        "words_per_second": report["speed"]["words_per_second"],
+        "seconds": report["speed"]["seconds"],
+        "n_words": report["speed"]["n_words"],
+        "batch_size": batch_size,
+        "method": "nerkit.scoring.evaluate: nlp.pipe on the gold-tokenized test documents",
+    }
+    result.update(user_modes(nlp, gold, batch_size))
+    return result
+
+
+def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, Any]], work: Path) -> Dict[str, Any]:
+    """Train and evaluate one spaCy system (with opts["gold_tokens"]: on the
+    gold tokens, in work/<system>_goldtok); RETURNS the part's system fields."""
     gold_tokens = bool(opts.get("gold_tokens"))
     overrides: Dict[str, str] = opts.get("overrides") or {}
     out_dir = work / variant_name(system, gold_tokens, opts.get("tag") or "")
@@ -219,19 +262,7 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     if not (best / "meta.json").exists():
         result["status"] = f"failed: no model-best ({result['status']}; see {out_dir / 'train.log'})"
         return result
-    nlp = spacy.load(best)
-    for split in ("dev", "test"):
-        gold = load_docs(docbins[split]["spacy"], nlp.vocab)
-        report, _ = evaluate(nlp, gold, batch_size=opts["infer_batch_size"], pipeline=str(best), test_data=docbins[split]["source"])
-        result[split] = data.summarize(report, per_type=split == "test")
-        if split == "test":
-            result["inference"] = {
-                "words_per_second": report["speed"]["words_per_second"],
-                "seconds": report["speed"]["seconds"],
-                "n_words": report["speed"]["n_words"],
-                "batch_size": opts["infer_batch_size"],
-                "method": "nerkit.scoring.evaluate: nlp.pipe on the gold-tokenized test documents",
-            }
+    result.update(evaluate_model(best, docbins, opts["infer_batch_size"]))
     result["size_mb"] = dir_size_mb(best)
     if opts.get("spacy_speed"):
         result["inference"]["spacy_benchmark_speed"] = spacy_speed(best, Path(docbins["test"]["spacy"]), out_dir / "speed.log")

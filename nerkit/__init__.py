@@ -4,6 +4,7 @@ Subpackages:
     conll       read, validate, convert and write CoNLL column files (no torch)
     scoring     conlleval-exact entity scores, token table, error breakdown, reports (no torch)
     components  the token-classification NER head and the case-aware listener
+    training    the corpus reader that trains on a DocBin's own tokens and whole documents
 
 Registered functions are found by spaCy through the entry points in pyproject.toml,
 so a config that names them works without importing this package first.

@@ -58,6 +58,33 @@ def test_parts_written(bench):
         if system.startswith("hf_"):
             assert part["inference"]["hf_pipeline"]["words_per_second"] > 0
             assert part["test"]["words_past_truncation_set_to_O"] == 0
+        else:  # spaCy systems: also scored on the raw text and without sentence starts
+            assert part["test"]["scorer"].startswith("v2")
+            assert part["test_raw_text"]["tokenization"].startswith("raw text")
+            assert part["test_raw_text"]["n_words"] == part["test"]["n_words"]
+            assert 0.0 <= part["test_raw_text"]["f1"] <= 1.0 and 0.0 <= part["test_no_sentence_starts"]["f1"] <= 1.0
+
+
+def test_rescore_updates_a_trained_part(bench, tiny_bert):
+    tmp = bench["tmp"]
+    path = tmp / "results" / "parts" / "spacy_ner.json"
+    before = json.loads(path.read_text())
+    assert _run(tiny_bert, tmp, "spacy_ner", "rescore", "--rescore") == 0
+    after = json.loads(path.read_text())
+    assert after["rescored"]["by"].endswith("--rescore") and after["training"] == before["training"]
+    assert after["test"]["f1"] == pytest.approx(before["test"]["f1"])  # same model, same scorer
+    assert _run(tiny_bert, tmp, "spacy_case", "rescore", "--rescore") == 1  # never trained here
+
+
+def test_results_carry_repo_relative_paths():
+    from benchmarks.measure import REPO, repo_relative
+
+    part = {"cmd": f"{REPO}/.venv/bin/python -m spacy train {REPO}/benchmarks/work/x/config.cfg",
+            "data": [f"{REPO.parent}/shared/data/conll2003/eng.train", str(REPO)], "n": 3,
+            "other": "/elsewhere/benchmarks/work/x"}
+    assert repo_relative(part) == {
+        "cmd": ".venv/bin/python -m spacy train benchmarks/work/x/config.cfg",
+        "data": ["../shared/data/conll2003/eng.train", "."], "n": 3, "other": "/elsewhere/benchmarks/work/x"}
 
 
 def test_gold_tokens_part(bench):

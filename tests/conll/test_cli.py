@@ -106,3 +106,20 @@ def test_lenient_options_and_stats(invoke, tmp_path):
     }
     docs = list(DocBin().from_disk(out).get_docs(Vocab()))
     assert [len(d) for d in docs] == [4, 3] and docs[0][1].tag_ == "NNP"
+
+
+def test_append_writes_both_files_documents(invoke, tmp_path):
+    (tmp_path / "train.conll").write_text(GOOD)
+    dev = "-DOCSTART- -X- -X- O\n\nParis NNP I-NP I-LOC\n\n-DOCSTART- -X- -X- O\n\nhi UH I-INTJ O\n"
+    (tmp_path / "dev.conll").write_text(dev)
+    out, stats = tmp_path / "train_dev.spacy", tmp_path / "stats.json"
+    result = invoke(tmp_path / "train.conll", out, "--append", tmp_path / "dev.conll", "--stats", stats)
+    assert result.exit_code == 0, result.output
+    docs = list(DocBin().from_disk(out).get_docs(Vocab()))
+    assert [[(e.text, e.label_) for e in d.ents] for d in docs] == [[("EU", "ORG"), ("Peter", "PER")], [("Paris", "LOC")], []]
+    assert json.loads(stats.read_text())["entities"] == {"ORG": 1, "PER": 1, "LOC": 1}
+    # an error in the appended file names that file and line, and nothing is written
+    (tmp_path / "bad.conll").write_text("EU I-ORG\nsays\n")
+    result = invoke(tmp_path / "train.conll", tmp_path / "no.spacy", "--append", tmp_path / "bad.conll")
+    assert result.exit_code == 1 and f"{tmp_path / 'bad.conll'}:2" in result.output
+    assert not (tmp_path / "no.spacy").exists()
