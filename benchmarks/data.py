@@ -42,19 +42,24 @@ def sentences(conll: ConllFile) -> List[Tuple[int, List[str], List[Tuple[int, in
 
 
 def write_docbins(
-    paths: Dict[str, Path], out_dir: Path, limit_sents: Optional[int], vocab, *, conll: bool = False
+    paths: Dict[str, Path], out_dir: Path, limit_sents: Optional[int], vocab, *, conll: bool = False,
+    train_dev: bool = False,
 ) -> Dict[str, Dict[str, Any]]:
     """Convert each split to out_dir/<split>.spacy and, with `conll`, to
     out_dir/<split>.conll (IOB2, the same documents and sentences: for
-    training on gold tokens); RETURNS counts per split (docs, sentences,
-    words, entities) with the paths."""
+    training on gold tokens); with `train_dev` also the split "train_dev",
+    train's documents then dev's (for a final model); RETURNS counts per split
+    (docs, sentences, words, entities) with the paths."""
     out: Dict[str, Dict[str, Any]] = {}
-    for split, path in paths.items():
-        conll_file = load_split(path, limit_sents)
+    files = {split: load_split(path, limit_sents) for split, path in paths.items()}
+    if train_dev:
+        files["train_dev"] = replace(files["train"], documents=files["train"].documents + files["dev"].documents)
+    sources = {**{split: str(path) for split, path in paths.items()}, "train_dev": f"{paths['train']} + {paths['dev']}"}
+    for split, conll_file in files.items():
         docs = gold_docs(conll_file, vocab)
         target = Path(out_dir) / f"{split}.spacy"
         write_docbin(docs, target)
-        out[split] = {"source": str(path), "spacy": str(target), **counts(conll_file)}
+        out[split] = {"source": sources[split], "spacy": str(target), **counts(conll_file)}
         if conll:
             write_conll(docs, target.with_suffix(".conll"))
             out[split]["conll"] = str(target.with_suffix(".conll"))

@@ -56,6 +56,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="spaCy systems: train and select on the gold tokens (nerkit.ConllCorpus.v1); parts are named <system>_goldtok")
     p.add_argument("--speed-only", action="store_true",
                    help="no training: add `spacy benchmark speed` of each spaCy system's trained model-best to its part")
+    p.add_argument("--train-plus-dev", action="store_true",
+                   help="spaCy systems: a final model, trained on train + dev for --max-steps steps (no early "
+                        "stopping, the last step kept), scored on test; the part is <system>_traindev")
     p.add_argument("--rescore", action="store_true",
                    help="no training: score each spaCy system's trained model-best again with today's scorer "
                         "(dev, test, raw-text and no-sentence-starts test) and update its part")
@@ -147,7 +150,7 @@ def run_system(system: str, args, docbins, work: Path) -> Dict[str, Any]:
         "max_steps": args.max_steps, "eval_frequency": args.eval_frequency, "patience": args.patience,
         "transformer": args.transformer, "max_seconds": args.max_minutes * 60,
         "infer_batch_size": args.infer_batch_size, "spacy_speed": args.spacy_speed, "gold_tokens": args.gold_tokens,
-        "overrides": args.overrides, "tag": args.tag,
+        "overrides": args.overrides, "tag": args.tag, "train_plus_dev": args.train_plus_dev,
     }
     return spacy_systems.run_system(system, opts, docbins, work)
 
@@ -205,10 +208,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     data_key = f"limit-{args.limit_sents}" if args.limit_sents else "full"
     work = args.work_dir.resolve()
     vocab = spacy.blank("en").vocab
-    docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab, conll=args.gold_tokens)
+    docbins = data.write_docbins(args.paths, work / "data" / data_key, args.limit_sents, vocab, conll=args.gold_tokens,
+                                 train_dev=args.train_plus_dev)
     parts_dir = args.results / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    names = [variant_name(base, args.gold_tokens, args.tag) if base in CONFIGS else base for base in args.systems]
+    names = [variant_name(base, args.gold_tokens, args.tag, args.train_plus_dev) if base in CONFIGS else base
+             for base in args.systems]
     if args.rescore:
         failed = rescore(names, docbins, work, parts_dir, command, args.infer_batch_size)
         merge.merge(parts_dir, args.results)
@@ -237,6 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "patience": args.patience, "limit_sents": args.limit_sents, "transformer": args.transformer,
                 "infer_batch_size": args.infer_batch_size, "hf_pipeline_batch_size": args.hf_pipeline_batch_size,
                 "gold_tokens": args.gold_tokens, "overrides": args.overrides, "tag": args.tag,
+                "train_plus_dev": args.train_plus_dev,
             },
             "data": docbins,
             "machine": machine_info(),

@@ -33,13 +33,16 @@ DESCRIPTIONS = {
 
 
 GOLD_TOKENS_SUFFIX = "_goldtok"
+TRAIN_PLUS_DEV_SUFFIX = "_traindev"
 
 
-def variant_name(system: str, gold_tokens: bool, tag: str = "") -> str:
+def variant_name(system: str, gold_tokens: bool, tag: str = "", train_plus_dev: bool = False) -> str:
     """The part and work-dir name of a spaCy system run: `<system>_goldtok`
     when trained on the gold tokens, then `_<tag>` for a tagged variant run
-    (other --set or --max-steps, e.g. `spacy_tokner_case_lr2e-4`)."""
-    return system + (GOLD_TOKENS_SUFFIX if gold_tokens else "") + (f"_{tag}" if tag else "")
+    (other --set or --max-steps, e.g. `spacy_tokner_case_lr2e-4`), then
+    `_traindev` for a final model trained on train + dev."""
+    return (system + (GOLD_TOKENS_SUFFIX if gold_tokens else "") + (f"_{tag}" if tag else "")
+            + (TRAIN_PLUS_DEV_SUFFIX if train_plus_dev else ""))
 
 
 # set by other options of run.py, so not through --set
@@ -212,8 +215,9 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     """Train and evaluate one spaCy system (with opts["gold_tokens"]: on the
     gold tokens, in work/<system>_goldtok); RETURNS the part's system fields."""
     gold_tokens = bool(opts.get("gold_tokens"))
+    train_plus_dev = bool(opts.get("train_plus_dev"))
     overrides: Dict[str, str] = opts.get("overrides") or {}
-    out_dir = work / variant_name(system, gold_tokens, opts.get("tag") or "")
+    out_dir = work / variant_name(system, gold_tokens, opts.get("tag") or "", train_plus_dev)
     log_path = out_dir / "train_log.jsonl"
     if log_path.exists():
         log_path.unlink()
@@ -222,10 +226,13 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     max_steps = opts["max_steps"] or facts["max_steps"]
     eval_frequency = min(opts["eval_frequency"], max_steps) if max_steps else opts["eval_frequency"]
     patience = opts["patience"] if opts["patience"] is not None else facts["patience"]
+    if train_plus_dev:  # a final model: all max_steps steps, no selection (dev is in its training data)
+        patience = 0
+    train_split = "train_dev" if train_plus_dev else "train"
     cmd = [
         sys.executable, "-m", "spacy", "train", str(out_dir / "config.cfg"),
         "--output", str(out_dir / "output"), "--code", str(LOGGER_CODE),
-        "--paths.train", docbins["train"][corpus_format], "--paths.dev", docbins["dev"][corpus_format],
+        "--paths.train", docbins[train_split][corpus_format], "--paths.dev", docbins["dev"][corpus_format],
         "--training.max_steps", str(max_steps), "--training.eval_frequency", str(eval_frequency),
         "--training.patience", str(patience),
     ]
@@ -242,17 +249,19 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     result: Dict[str, Any] = {
         "description": DESCRIPTIONS[system] + (
             "; trained and selected on the gold tokens, whole documents (nerkit.ConllCorpus.v1)" if gold_tokens else "") + (
-            "; with " + ", ".join(f"{k} = {v}" for k, v in overrides.items()) if overrides else ""),
+            "; with " + ", ".join(f"{k} = {v}" for k, v in overrides.items()) if overrides else "") + (
+            f"; final model: trained on train + dev for {max_steps} steps, the last step kept "
+            "(its dev scores are on its own training data)" if train_plus_dev else ""),
         "config": CONFIGS[system],
         "backbone": (str(opts["transformer"]) if opts.get("transformer") else facts["transformer_name"]) if facts["has_transformer"] else None,
         "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience,
                      "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else "spacy.Corpus.v1 (re-tokenized)",
-                     "overrides": overrides},
+                     "overrides": overrides, "train_data": "train + dev" if train_plus_dev else "train"},
         "child_command": " ".join(cmd),
         "training": training,
         "peak_rss_mb": child["peak_rss_mb"],
     }
-    best = out_dir / "output" / "model-best"
+    best = out_dir / "output" / ("model-last" if train_plus_dev else "model-best")
     if child["stopped"]:
         result["status"] = "stopped at max-minutes"
     elif child["returncode"] != 0:
@@ -260,7 +269,7 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     else:
         result["status"] = "complete"
     if not (best / "meta.json").exists():
-        result["status"] = f"failed: no model-best ({result['status']}; see {out_dir / 'train.log'})"
+        result["status"] = f"failed: no {best.name} ({result['status']}; see {out_dir / 'train.log'})"
         return result
     result.update(evaluate_model(best, docbins, opts["infer_batch_size"]))
     result["size_mb"] = dir_size_mb(best)

@@ -34,11 +34,12 @@ def bench(tiny_bert, tmp_path_factory):
     rc3 = _run(tiny_bert, tmp, "spacy_ner", "gold tokens", "--gold-tokens")
     rc4 = _run(tiny_bert, tmp, "spacy_ner", "overrides", "--set", "training.optimizer.learn_rate.initial_rate=0.0005",
                "--set", "training.batcher.size=300", "--tag", "lr5e-4")
-    return {"tmp": tmp, "rc": (rc1, rc2, rc3, rc4), "first": first.split(","), "second": second, "merged1": merged1}
+    rc5 = _run(tiny_bert, tmp, "spacy_ner", "final model", "--train-plus-dev")
+    return {"tmp": tmp, "rc": (rc1, rc2, rc3, rc4, rc5), "first": first.split(","), "second": second, "merged1": merged1}
 
 
 def test_parts_written(bench):
-    assert bench["rc"] == (0, 0, 0, 0)
+    assert bench["rc"] == (0, 0, 0, 0, 0)
     parts = bench["tmp"] / "results" / "parts"
     for system in bench["first"] + [bench["second"]]:
         part = json.loads((parts / f"{system}.json").read_text())
@@ -63,6 +64,16 @@ def test_parts_written(bench):
             assert part["test_raw_text"]["tokenization"].startswith("raw text")
             assert part["test_raw_text"]["n_words"] == part["test"]["n_words"]
             assert 0.0 <= part["test_raw_text"]["f1"] <= 1.0 and 0.0 <= part["test_no_sentence_starts"]["f1"] <= 1.0
+
+
+def test_train_plus_dev_part(bench):
+    part = json.loads((bench["tmp"] / "results" / "parts" / "spacy_ner_traindev.json").read_text())
+    assert part["status"] == "complete" and part["settings"]["train_data"] == "train + dev"
+    assert part["settings"]["patience"] == 0 and "final model" in part["description"]
+    data = part["data"]
+    assert data["train_dev"]["sentences"] == data["train"]["sentences"] + data["dev"]["sentences"] == 80
+    assert data["train_dev"]["spacy"] in part["child_command"] and 0.0 <= part["test"]["f1"] <= 1.0
+    assert (bench["tmp"] / "work" / "spacy_ner_traindev" / "output" / "model-last").exists()
 
 
 def test_rescore_updates_a_trained_part(bench, tiny_bert):
