@@ -23,9 +23,41 @@ from benchmarks import data, merge  # noqa: E402
 from benchmarks.measure import dir_size_mb, machine_info, now, run_child, versions, write_json  # noqa: E402
 from benchmarks.spacy_systems import CONFIGS, parse_overrides, variant_name  # noqa: E402
 
+# the training words of our spaCy runs (1,800-3,000 steps of ~1,000 padded words):
+# ~7.2 epochs of CoNLL-2003's 203,621 training words
+HF_DOC_WORD_BUDGET = 1_460_000
+SEED_SETTINGS = {"batch_size": 16, "epochs": 5, "schedule": "linear decay to 0, no warmup", "weight_decay": 0.0,
+                 "grad_clip": 1.0, "patience_epochs": 1, "max_length_pieces": 128,
+                 "labels": "IOB2, first word piece (others -100)"}
 HF_SYSTEMS = {
     "hf_seed": {"lr": 2e-5, "description": "the seed's recipe: HF AutoModelForTokenClassification, AdamW lr 2e-5, batch 16, 5 epochs"},
     "hf_seed_lr1e-4": {"lr": 1e-4, "description": "the seed's recipe with lr 1e-4"},
+    "hf_doc": {
+        "lr": 1e-4,
+        "word_budget": HF_DOC_WORD_BUDGET,
+        "description": "a strong HF baseline: HF AutoModelForTokenClassification on document windows (128 words, "
+                       "stride 96, <= 512 pieces) like our pipelines, AdamW lr 1e-4 with 100 warmup steps and linear "
+                       "decay, batches of 8 windows, as many training words as our spaCy runs (--word-budget), "
+                       "best dev state kept",
+        # hf_seed.py options (--window-words 128 ...), recorded in the part's settings as they are
+        "options": {"context": "doc", "window_words": 128, "stride_words": 96, "max_length": 512, "batch_size": 8,
+                    "warmup_steps": 100, "patience": 0},
+        "settings": {
+            "batch_unit": "document windows of up to 128 words (on CoNLL-2003 train: 2,291 windows, ~860 words a "
+                          "batch, ~710 of them labelled, ~2,060 steps for 1.46M words)",
+            "epochs": "as many as the word budget needs (~7.2 on CoNLL-2003)",
+            "schedule": "linear warmup over warmup_steps, then linear decay to 0 at the step where the word budget ends",
+            "weight_decay": 0.0, "grad_clip": 1.0,
+            "dev_evaluation": "after each epoch and at the end; no early stopping (patience 0), best state kept",
+            "context_note": "document windows of up to window_words words starting every stride_words words (as the "
+                            "spaCy transformer's strided spans), shrunk from the right while over max_length pieces "
+                            "with the special tokens; a word's pieces are never split over windows",
+            "labels": "IOB2 on the first word piece of each word, in the one window the word is predicted from "
+                      "(its other pieces, its copies in other windows and special tokens -100)",
+            "prediction": "each word's tag from the window where it has the most context on both sides (ties: the "
+                          "earlier window), then cut into the gold sentences for scoring",
+        },
+    },
 }
 SYSTEMS = list(HF_SYSTEMS) + list(CONFIGS)
 
@@ -44,7 +76,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--test", type=Path, help="test file (overrides eng.testb)")
     p.add_argument("--systems", default="hf_seed,spacy_ner", help=f"comma-separated, of: {', '.join(SYSTEMS)}, or 'all'")
     p.add_argument("--max-minutes", type=float, default=40.0, help="training time limit per system (0: none)")
-    p.add_argument("--max-steps", type=int, default=0, help="training steps limit (0: the config's; HF: 5 epochs)")
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="training steps limit (0: the config's; hf_seed*: 5 epochs; hf_doc: its word budget)")
+    p.add_argument("--word-budget", type=int, default=0,
+                   help=f"hf_doc: training words before it stops (0: {HF_DOC_WORD_BUDGET:,}, as our spaCy runs)")
     p.add_argument("--eval-frequency", type=int, default=200, help="spaCy: steps between dev evaluations")
     p.add_argument("--patience", type=int, default=None, help="spaCy: steps without dev improvement (default: the config's)")
     p.add_argument("--limit-sents", type=int, default=0, help="use the first N sentences of each split (0: all)")
@@ -113,6 +148,14 @@ def run_hf(system: str, args, docbins: Dict[str, Any], work: Path) -> Dict[str, 
         "--max-steps", str(args.max_steps), "--max-seconds", str(args.max_minutes * 60),
         "--infer-batch-size", str(args.infer_batch_size), "--pipeline-batch-size", str(args.hf_pipeline_batch_size),
     ]
+    options = HF_SYSTEMS[system].get("options", {})
+    for key, value in options.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    settings = {"lr": HF_SYSTEMS[system]["lr"], **options, **HF_SYSTEMS[system].get("settings", SEED_SETTINGS)}
+    if HF_SYSTEMS[system].get("word_budget"):  # hf_doc: stops at its word budget
+        budget = args.word_budget or HF_SYSTEMS[system]["word_budget"]
+        cmd += ["--word-budget", str(budget)]
+        settings["word_budget"] = budget
     start_time = time.time()
     # the child watches the clock itself; the outer limit only catches a hang
     limit = args.max_minutes * 60 * 2 + 1800 if args.max_minutes else None
@@ -121,9 +164,7 @@ def run_hf(system: str, args, docbins: Dict[str, Any], work: Path) -> Dict[str, 
     result: Dict[str, Any] = {
         "description": HF_SYSTEMS[system]["description"],
         "backbone": str(model),
-        "settings": {"lr": HF_SYSTEMS[system]["lr"], "batch_size": 16, "epochs": 5, "schedule": "linear decay to 0, no warmup",
-                     "weight_decay": 0.0, "grad_clip": 1.0, "patience_epochs": 1, "max_length_pieces": 128,
-                     "labels": "IOB2, first word piece (others -100)", "max_steps": args.max_steps or None},
+        "settings": {**settings, "max_steps": args.max_steps or None},
         "child_command": " ".join(shlex.quote(c) for c in cmd),
         "peak_rss_mb": child["peak_rss_mb"],
     }
@@ -242,7 +283,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "patience": args.patience, "limit_sents": args.limit_sents, "transformer": args.transformer,
                 "infer_batch_size": args.infer_batch_size, "hf_pipeline_batch_size": args.hf_pipeline_batch_size,
                 "gold_tokens": args.gold_tokens, "overrides": args.overrides, "tag": args.tag,
-                "train_plus_dev": args.train_plus_dev,
+                "train_plus_dev": args.train_plus_dev, "word_budget": args.word_budget,
             },
             "data": docbins,
             "machine": machine_info(),

@@ -275,7 +275,8 @@ def test_merge_writes_files(tmp_path):
     assert list(merged["systems"]) == ["hf_seed_lr1e-4", "spacy_ner", "spacy_ner_goldtok", "cnn"]
     assert merged["inference_levers"] == []
     md = (tmp_path / "conll03.md").read_text()
-    assert "| `spacy_ner` | 90.00 | 92.00 |" in md and "not yet measured" in md
+    assert "| `spacy_ner` | 90.00 † | 92.00 † | – |" in md and "not yet measured" in md  # a part without "scorer": v1
+    assert "| `hf_seed_lr1e-4` | 95.00 | 92.00 | – |" in md  # HF parts predict by sentence: no mark
     assert "- `spacy_ner_goldtok`: about spacy_ner_goldtok" in md and "inference_levers.md" not in md
     assert "- `spacy_ner`: Outliers: 0.0%; Mean: 100.0 words/s" in md
     for name in ("inference_levers_b.md", "inference_levers.md"):
@@ -304,3 +305,40 @@ def test_encode_with_tokenizer(tiny_bert):
     assert feat["labels"][0] == IGNORE and feat["labels"][-1] == IGNORE
     assert feat["labels"][1] == 1 and feat["labels"][2 : 1 + n_first] == [IGNORE] * (n_first - 1)
     assert feat["labels"][1 + n_first :-1] == [0, 0]
+
+
+def test_hf_doc_part(tiny_bert, tmp_path):
+    """The strong HF baseline end to end: document windows, lr 1e-4 with warmup, the word budget."""
+    assert _run(tiny_bert, tmp_path, "hf_doc", "hf_doc tiny run") == 0
+    part = json.loads((tmp_path / "results" / "parts" / "hf_doc.json").read_text())
+    assert PART_KEYS <= set(part), PART_KEYS - set(part)
+    assert part["status"] == "complete" and part["description"].startswith("a strong HF baseline")
+    settings = part["settings"]
+    assert {k: settings[k] for k in ("lr", "context", "window_words", "stride_words", "max_length", "batch_size",
+                                     "warmup_steps", "patience", "word_budget", "max_steps")} == {
+        "lr": 1e-4, "context": "doc", "window_words": 128, "stride_words": 96, "max_length": 512, "batch_size": 8,
+        "warmup_steps": 100, "patience": 0, "word_budget": 1_460_000, "max_steps": 3}
+    for flag in ("--context doc", "--window-words 128", "--stride-words 96", "--max-length 512", "--lr 0.0001",
+                 "--warmup-steps 100", "--word-budget 1460000", "--batch-size 8", "--patience 0"):
+        assert flag in part["child_command"]
+    training = part["training"]
+    assert training["steps"] == 3 and training["stop_reason"] == "max-steps" and training["schedule_steps"] == 3
+    assert training["inputs"] == {"context": "doc", "max_length_pieces": 512, "window_words": 128, "stride_words": 96}
+    # 40 sentences in 4 documents of 155, 183, 84 and 111 words: at least 2 + 2 + 1 + 1 windows (more where
+    # the tiny vocabulary, which spells most words letter by letter, puts a window over 512 pieces), each
+    # word labelled in one of them
+    windows = training["train_windows"]
+    assert windows["windows"] >= 6 and windows["truncated"] == 0
+    assert training["labelled_words_per_epoch"] == part["data"]["train"]["words"] == 533
+    assert training["best_step"] is not None and training["words_per_second"] > 0
+    for split in ("dev", "test"):
+        assert part[split]["n_sents"] == 40 and 0.0 <= part[split]["f1"] <= 1.0
+        assert part[split]["words_past_truncation_set_to_O"] == 0
+    assert part["inference"]["words_per_second"] > 0 and "document windows" in part["inference"]["method"]
+    assert part["inference"]["hf_pipeline"]["words_per_second"] > 0
+    assert part["peak_rss_mb"] > 0 and part["size_mb"] > 0
+    md = (tmp_path / "results" / "conll03.md").read_text()
+    assert "| `hf_doc` |" in md
+    assert (f"- `hf_doc`: {windows['windows']} training windows, {windows['shrunk_for_piece_limit']} shrunk and 0 "
+            "truncated for the 512-piece limit; words without a piece set to O: dev 0, test 0; stop: max-steps.") in md
+    assert merge.best_ours(json.loads((tmp_path / "results" / "conll03.json").read_text())["systems"]) is None
