@@ -5,6 +5,8 @@ Subpackages:
     scoring     conlleval-exact entity scores, token table, error breakdown, reports (no torch)
     components  the token-classification NER head and the case-aware listener
     training    the corpus reader that trains on a DocBin's own tokens and whole documents
+    annotate    (a module) annotate files of any size with a pipeline, streaming (txt/jsonl/conll -> jsonl/conll/spacy)
+    cli         the ``nerkit`` console command (``nerkit annotate``)
 
 Registered functions are found by spaCy through the entry points in pyproject.toml,
 so a config that names them works without importing this package first.

@@ -2,8 +2,9 @@
 writer and DocBin writing."""
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Union
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
@@ -144,6 +145,19 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
     path (Union[str, Path]): The output file; parent directories are created.
     data (bytes): The content.
     """
+    with atomic_file(path) as file_:
+        file_.write(data)
+
+
+@contextmanager
+def atomic_file(path: Union[str, Path]) -> Iterator[BinaryIO]:
+    """Open a temp file next to ``path`` for binary writing; when the block
+    ends without an error it is renamed to ``path``, on any error (or an
+    interrupt) it is deleted, so ``path`` never holds a partial file.
+
+    path (Union[str, Path]): The output file; parent directories are created.
+    YIELDS (BinaryIO): The open temp file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -152,7 +166,7 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
     try:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
         with os.fdopen(fd, "wb") as file_:
-            file_.write(data)
+            yield file_
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

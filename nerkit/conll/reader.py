@@ -130,9 +130,12 @@ def read_conll_text(
     tag_column: int = -1,
     n_sents: int = 10,
     lenient: bool = False,
+    first_line_no: int = 1,
 ) -> ConllFile:
     """Parse CoNLL text; same options as ``read_conll``. ``path_name`` is the
-    file name used in error messages and ``ConllFile.path``.
+    file name used in error messages and ``ConllFile.path``; ``first_line_no``
+    the line number of the text's first line in that file (for a piece of a
+    file read in parts).
     """
     scheme = normalize_scheme(scheme, allow_auto=True)
     if n_sents < 1:
@@ -142,10 +145,10 @@ def read_conll_text(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    documents, empty_docs = _parse(lines, path_name, tag_column, n_sents)
+    documents, empty_docs = _parse(lines, path_name, tag_column, n_sents, first_line_no)
     sentences = [sent for doc in documents for sent in doc.sentences]
     if not sentences:
-        raise ConllError(path_name, 1, lines[0], "no tokens found (empty file)")
+        raise ConllError(path_name, first_line_no, lines[0], "no tokens found (empty file)")
     if scheme == "auto":
         scheme = detect_scheme(sent.tags for sent in sentences)
     repairs: Counter = Counter()
@@ -154,19 +157,19 @@ def read_conll_text(
             sent.spans = tags_to_spans(sent.tags, scheme, lenient=lenient, repairs=repairs)
         except TagError as err:
             line_no = sent.line_nos[err.index]
-            raise ConllError(path_name, line_no, lines[line_no - 1], err.reason) from None
+            raise ConllError(path_name, line_no, lines[line_no - first_line_no], err.reason) from None
     return ConllFile(Path(path_name), documents, scheme, repairs, empty_docs)
 
 
 def _parse(
-    lines: List[str], path_name: str, tag_column: int, n_sents: int
+    lines: List[str], path_name: str, tag_column: int, n_sents: int, first_line_no: int = 1
 ) -> Tuple[List[ConllDocument], int]:
     """Split lines into documents of sentences (no tag validation yet); also
     count the ``-DOCSTART-`` documents that hold no tokens."""
     documents: List[ConllDocument] = []
     empty_docs = 0
     current: List[ConllSentence] = []  # sentences of the current document
-    doc_line = 1
+    doc_line = first_line_no
     has_markers = False
     n_cols = 0
     first_line = 0
@@ -185,7 +188,7 @@ def _parse(
             for column in (tokens, tags, pos, line_nos):
                 column.clear()
 
-    for i, line in enumerate(lines, 1):
+    for i, line in enumerate(lines, first_line_no):
         if not line.strip():
             end_sentence()
             continue

@@ -1,0 +1,92 @@
+"""``nerkit annotate MODEL INPUT OUTPUT``: the command line of ``nerkit.annotate``."""
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from wasabi import msg
+
+
+class InputFormat(str, Enum):
+    txt = "txt"
+    jsonl = "jsonl"
+    conll = "conll"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    conll = "conll"
+    spacy = "spacy"
+
+
+class Scheme(str, Enum):
+    iob2 = "iob2"
+    bioes = "bioes"
+    iob1 = "iob1"
+    bilou = "bilou"
+
+
+def annotate_command(
+    # fmt: off
+    model: str = typer.Argument(..., metavar="MODEL", help="The pipeline: a directory or an installed package name (spacy.load)"),
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="Input file: .txt (one text per line), .jsonl (one JSON object per line, the text in --text-key; blank lines are passed over) or .conll (tokens kept as they are; the tag column is not used)", exists=True, dir_okay=False),
+    output_path: Path = typer.Argument(..., metavar="OUTPUT", help="Output file: .jsonl (the input's fields plus \"ents\" with character offsets, replacing any \"ents\" field), .conll (token tag lines) or .spacy (DocBin). Written under a temporary name and renamed when complete", dir_okay=False),
+    input_format: Optional[InputFormat] = typer.Option(None, "--format", help="Input format, if the suffix does not say"),
+    output_format: Optional[OutputFormat] = typer.Option(None, "--output-format", help="Output format, if the suffix does not say"),
+    text_key: str = typer.Option("text", "--text-key", help="The text field of .jsonl input; the other fields are kept"),
+    scheme: Scheme = typer.Option(Scheme.iob2, "--scheme", help="Tag scheme of .conll output"),
+    chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Texts read, annotated and written at a time (memory stays constant; sorted by length within a chunk for batching, written in input order)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="nlp.pipe batch size (default: the pipeline's own)"),
+    n_sents: int = typer.Option(10, "--n-sents", min=1, help="Sentences per document of .conll input without -DOCSTART- lines"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip invalid input lines (not UTF-8, not JSON, no text field, text not a string; in .conll input, the whole document) instead of failing, and count them in the summary. The output then has NO line for a skipped input line, so input and output lines no longer match one to one"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU to run on (needs cupy); -1: CPU"),
+    # fmt: on
+) -> None:
+    """Annotate a file of texts with a pipeline's entities, streaming.
+
+    Constant memory on a file of any size (except .spacy output, a single
+    DocBin). On invalid input it prints FILE:LINE: REASON, exits with code 1
+    and writes no output (unless --skip-invalid). A progress bar shows on a
+    terminal; a summary (texts, words, entities per label, seconds) is printed
+    at the end."""
+    from nerkit.annotate import INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, annotate, resolve_format
+
+    in_format = input_format.value if input_format else None
+    out_format = output_format.value if output_format else None
+    try:  # fail on a bad suffix before loading the model
+        resolve_format(input_path, in_format, INPUT_FORMATS, "--format")
+        resolve_format(output_path, out_format, OUTPUT_FORMATS, "--output-format")
+    except ValueError as err:
+        raise typer.BadParameter(str(err))
+    nlp = _load(model, gpu_id)
+    try:
+        summary = annotate(
+            nlp, input_path, output_path, input_format=in_format, output_format=out_format, text_key=text_key,
+            scheme=scheme.value, chunk_size=chunk_size, batch_size=batch_size, n_sents=n_sents,
+            skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
+        )
+    except AnnotateError as err:
+        msg.fail("Invalid input, no output written")
+        typer.echo(str(err), err=True)  # FILE:LINE: REASON, unwrapped
+        raise typer.Exit(1)
+    msg.table(summary.rows(), header=("", str(input_path)), divider=True, aligns=("l", "r"))
+    if summary.skipped:
+        msg.warn(f"Skipped {summary.skipped:,} invalid input line(s) (--skip-invalid); the first:")
+        for example in summary.examples:
+            typer.echo(f"  {example}")
+    msg.good(f"Wrote {summary.texts:,} texts to {output_path}")
+
+
+def _load(model: str, gpu_id: int):
+    import spacy
+
+    if gpu_id >= 0:
+        try:
+            spacy.require_gpu(gpu_id)
+        except Exception as err:  # noqa: BLE001 - cupy missing, no such GPU
+            msg.fail(f"Cannot use GPU {gpu_id}: {err}", exits=1)
+    try:
+        return spacy.load(model)
+    except (OSError, ValueError) as err:
+        msg.fail(f"Cannot load the pipeline {model!r}", str(err), exits=1)
