@@ -148,7 +148,9 @@ def render_markdown(merged: Dict[str, Any]) -> str:
         old_scorer = "" if s in HF_SYSTEMS or _get(p, "test", "scorer") else " †"
         lines.append("| " + " | ".join([
             f"`{s}`", _fmt(_get(p, "dev", "f1"), ".2f", 100) + old_scorer, _fmt(_get(p, "test", "f1"), ".2f", 100) + old_scorer,
-            _fmt(_get(p, "test_raw_text", "f1"), ".2f", 100),
+            _fmt(_get(p, "test_raw_text", "f1"), ".2f", 100) + (
+                f" ({_get(p, 'test_raw_text_keep_hyphens', 'f1') * 100:.2f})"
+                if _get(p, "test_raw_text_keep_hyphens", "f1") not in (None, _get(p, "test_raw_text", "f1")) else ""),
             _fmt(_get(p, "test", "precision"), ".2f", 100), _fmt(_get(p, "test", "recall"), ".2f", 100),
             _fmt(_get(p, "training", "wall_seconds"), ".1f", 1 / 60), _fmt(_get(p, "training", "words_per_second"), ",.0f"),
             _best_at(p), _fmt(_get(p, "inference", "words_per_second"), ",.0f"),
@@ -161,7 +163,9 @@ def render_markdown(merged: Dict[str, Any]) -> str:
               "entity over a sentence break counted as one wrong entity); those models were not kept, so they were "
               "not re-scored, and v1 undercounts (on one model, 84.85 v1 against conlleval's 85.46). Raw-text test F1: "
               "`nlp.pipe` on each test document's text, as users call `nlp(text)` (spaCy's tokenizer, no sentence "
-              "starts); an entity off the gold token boundaries is an error. `hf_seed*` predict sentence by sentence, "
+              "starts); an entity off the gold token boundaries is an error; in brackets, with the tokenizer keeping "
+              "hyphenated words whole as CoNLL does (`nerkit.keep_hyphenated_words.v1`, in the default config). "
+              "`hf_seed*` predict sentence by sentence, "
               "`hf_doc` on document windows (each word's tag from one window, then cut into the gold sentences).",
               "", "Train words/s: training words / training-loop seconds without the dev evaluations "
               "(spaCy: its loop time minus dev words / the dev speed it measured; HF: the time spent in the "

@@ -173,16 +173,28 @@ SCORER = ("v2: gold sentence starts given to the pipeline; entities over a sente
 def user_modes(nlp, gold: List, batch_size: int) -> Dict[str, Any]:
     """Test F1 the other ways a pipeline is called: on the raw text as users
     call `nlp(text)` (its own tokens; entities off the gold token boundaries
-    are errors), and on whole documents with no sentence starts."""
+    are errors), on whole documents with no sentence starts, and, for a
+    pipeline whose tokenizer splits hyphenated words, on the raw text with
+    them kept whole (`nerkit.keep_hyphenated_words.v1`, as the default config
+    does; training on gold tokens never used the tokenizer)."""
+    from nerkit.components.tokenizer import create_keep_hyphenated_words
     from nerkit.scoring import evaluate
 
+    modes = [("test_raw_text", {"raw_text": True}), ("test_no_sentence_starts", {"sentence_starts": False})]
+    splits_hyphens = len(nlp.make_doc("Jean-Luc")) > 1
+    if splits_hyphens:
+        modes.append(("test_raw_text_keep_hyphens", {"raw_text": True}))
     out: Dict[str, Any] = {}
-    for key, mode in (("test_raw_text", {"raw_text": True}), ("test_no_sentence_starts", {"sentence_starts": False})):
+    for key, mode in modes:
+        if key == "test_raw_text_keep_hyphens":
+            create_keep_hyphenated_words()(nlp)
         report, _ = evaluate(nlp, gold, batch_size=batch_size, n_bootstrap=0, **mode)
         out[key] = {**data.summarize(report, per_type=False), "tokenization": report["meta"]["tokenization"],
                     "n_pred_ents_misaligned": report["meta"]["n_pred_ents_misaligned"],
                     "n_pred_ents_crossing_sentences": report["meta"]["n_pred_ents_crossing_sentences"],
                     "words_per_second": report["speed"]["words_per_second"]}
+    if not splits_hyphens:
+        out["test_raw_text_keep_hyphens"] = out["test_raw_text"]
     return out
 
 

@@ -132,7 +132,22 @@ def align_pred_spans(gold: Doc, pred: Doc, doc_index: int) -> List[EntSpan]:
         e = max(bisect_right(starts, ce - 1), s + 1)
         aligned = starts[s] == cs and ends[e - 1] == ce
         spans.append(EntSpan(doc_index, s, e, ent.label_, aligned))
-    return spans
+    return merge_overlaps(spans)
+
+
+def merge_overlaps(spans: Sequence[EntSpan]) -> List[EntSpan]:
+    """Predicted entities that share a gold token become one misaligned
+    entity over their gold tokens, with the first one's label. Only entities
+    from another tokenization can overlap on the gold tokens (`AL` and `AIN`
+    in the gold token `AL-AIN`); a predictions file can show one entity per
+    token, so the report counts what conlleval will read there."""
+    out: List[EntSpan] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if out and span.start < out[-1].end:
+            out[-1] = out[-1]._replace(end=max(out[-1].end, span.end), aligned=False)
+        else:
+            out.append(span)
+    return out
 
 
 def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:

@@ -64,6 +64,7 @@ def test_parts_written(bench):
             assert part["test_raw_text"]["tokenization"].startswith("raw text")
             assert part["test_raw_text"]["n_words"] == part["test"]["n_words"]
             assert 0.0 <= part["test_raw_text"]["f1"] <= 1.0 and 0.0 <= part["test_no_sentence_starts"]["f1"] <= 1.0
+            assert part["test_raw_text_keep_hyphens"]["n_words"] == part["test"]["n_words"]
 
 
 def test_train_plus_dev_part(bench):

@@ -270,19 +270,23 @@ def test_raw_text_mode_counts_misaligned_entities_as_errors(tmp_path, command):
     nlp.add_pipe("entity_ruler").add_patterns([
         {"label": "LOC", "pattern": [{"LOWER": "new"}, {"LOWER": "york"}]},
         {"label": "PER", "pattern": "Mary"},
+        {"label": "LOC", "pattern": "AL"}, {"label": "LOC", "pattern": "AIN"},
     ])  # fmt: skip
-    # CoNLL-style gold tokens that spaCy splits differently: "York-based" is one token here
-    words = "New York-based Mary met Mary .".split()
-    gold = Doc(nlp.vocab, words=words, sent_starts=[True, False, False, False, False, False])
-    gold.ents = [Span(gold, 0, 2, "LOC"), Span(gold, 2, 3, "PER"), Span(gold, 4, 5, "PER")]
+    # CoNLL-style gold tokens that spaCy splits differently: "York-based" and "AL-AIN" are one token here
+    words = "New York-based Mary met Mary in AL-AIN .".split()
+    gold = Doc(nlp.vocab, words=words, sent_starts=[True] + [False] * 7)
+    gold.ents = [Span(gold, 0, 2, "LOC"), Span(gold, 2, 3, "PER"), Span(gold, 4, 5, "PER"), Span(gold, 6, 7, "LOC")]
     assert [t.text for t in nlp(gold.text)][:3] == ["New", "York", "-"]
     report, preds = evaluate(nlp, [gold], raw_text=True, n_bootstrap=0)
     micro = report["entity"]["micro"]
-    # "New York" ends inside the gold token "York-based": an error, though it touches the gold LOC's tokens
-    assert (micro["tp"], micro["fp"], micro["fn"]) == (2, 1, 1)
-    assert report["meta"]["n_pred_ents_misaligned"] == 1 and report["meta"]["tokenization"].startswith("raw text")
+    # "New York" ends inside the gold token "York-based": an error, though it touches the gold LOC's tokens;
+    # "AL" and "AIN" both land on the gold token "AL-AIN": one misaligned entity, as conlleval will see it
+    assert [e.text for e in preds[0].ents] == ["New York", "Mary", "Mary", "AL", "AIN"]
+    assert (micro["tp"], micro["fp"], micro["fn"]) == (2, 2, 2)
+    assert report["meta"]["n_pred_ents_misaligned"] == 2 and report["meta"]["tokenization"].startswith("raw text")
     path = write_predictions(tmp_path / "p.conll", [gold], preds)
-    assert path.read_text(encoding="utf8").splitlines()[0] == "New B-LOC B-LOC~misaligned"
+    lines = path.read_text(encoding="utf8").splitlines()
+    assert lines[0] == "New B-LOC B-LOC~misaligned" and lines[6] == "AL-AIN B-LOC B-LOC~misaligned"
     result = run_conlleval(path, command)
-    assert (result["gold"], result["found"], result["correct"]) == (3, 3, 2)
+    assert (result["gold"], result["found"], result["correct"]) == (4, 4, 2)
     assert compare(report, result) == []
