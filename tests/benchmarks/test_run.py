@@ -155,7 +155,8 @@ def test_merged_json_and_md(bench):
     merged = json.loads((results / "conll03.json").read_text())
     # the second invocation kept the first one's systems
     assert set(bench["merged1"]["systems"]) == set(bench["first"])
-    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"], "spacy_ner_goldtok", "spacy_ner_lr5e-4"}
+    assert set(merged["systems"]) == set(bench["first"]) | {bench["second"], "spacy_ner_goldtok", "spacy_ner_lr5e-4",
+                                                             "spacy_ner_traindev"}
     assert merged["machines"][0]["cpu_cores"] >= 1 and merged["versions"][0]["spacy"]
     assert len(merged["targets"]) == 7
     assert all(t["status"] in ("met", "missed") for t in merged["targets"])
