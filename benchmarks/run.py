@@ -220,19 +220,22 @@ def add_spacy_speed(systems: Sequence[str], docbins, work: Path, parts_dir: Path
 
 
 def rescore(systems: Sequence[str], docbins, work: Path, parts_dir: Path, command: str, batch_size: int) -> int:
-    """Score already trained spaCy systems again (`evaluate_model`) and write
-    the new dev/test/inference fields into their parts, with this command."""
+    """Score already trained spaCy systems again (`evaluate_model`: model-best,
+    or model-last for a train + dev model) and write the new dev/test/inference
+    fields into their parts, with this command."""
     from benchmarks.spacy_systems import evaluate_model
 
     failed = 0
     for system in systems:
         path = parts_dir / f"{system}.json"
-        model = work / system / "output" / "model-best"
-        if not path.exists() or not (model / "meta.json").exists():
-            print(f"[benchmark] {system}: no part with a trained model-best to score", flush=True)
+        part = json.loads(path.read_text(encoding="utf8")) if path.exists() else {}
+        # a final model trained on train + dev keeps its last step (see --train-plus-dev)
+        final = (part.get("settings") or {}).get("train_data") == "train + dev"
+        model = work / system / "output" / ("model-last" if final else "model-best")
+        if not part or not (model / "meta.json").exists():
+            print(f"[benchmark] {system}: no part with a trained {model.name} to score", flush=True)
             failed += 1
             continue
-        part = json.loads(path.read_text(encoding="utf8"))
         part.update(evaluate_model(model, docbins, batch_size))
         part["rescored"] = {"by": command, "finished": now()}
         write_json(path, part)

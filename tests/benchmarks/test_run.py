@@ -86,6 +86,11 @@ def test_rescore_updates_a_trained_part(bench, tiny_bert):
     assert after["rescored"]["by"].endswith("--rescore") and after["training"] == before["training"]
     assert after["test"]["f1"] == pytest.approx(before["test"]["f1"])  # same model, same scorer
     assert _run(tiny_bert, tmp, "spacy_case", "rescore", "--rescore") == 1  # never trained here
+    # a train + dev model is scored from its last step
+    final = tmp / "results" / "parts" / "spacy_ner_traindev.json"
+    before = json.loads(final.read_text())
+    assert _run(tiny_bert, tmp, "spacy_ner", "rescore", "--train-plus-dev", "--rescore") == 0
+    assert json.loads(final.read_text())["test"]["f1"] == pytest.approx(before["test"]["f1"])
 
 
 def test_results_carry_repo_relative_paths():
