@@ -186,24 +186,27 @@ def collect_spans(
     A predicted span that runs over a gold sentence boundary is cut there
     (`cut_at_sentences`), so the scores equal conlleval's on the predictions
     file, where sentences are separated by blank lines."""
+    gold, pred, _ = collect_spans_and_cuts(gold_docs, pred_docs)
+    return gold, pred
+
+
+def collect_spans_and_cuts(
+    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]
+) -> Tuple[List[EntSpan], List[EntSpan], int]:
+    """`collect_spans`, plus how many predicted entities ran over a gold
+    sentence boundary (and were cut there)."""
     if len(gold_docs) != len(pred_docs):
         raise ValueError(f"{len(gold_docs)} gold docs but {len(pred_docs)} predicted")
     gold: List[EntSpan] = []
     pred: List[EntSpan] = []
+    n_crossing = 0
     for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
         gold.extend(doc_spans(g, i))
-        pred.extend(cut_at_sentences(align_pred_spans(g, p, i), sentence_bounds(g)))
-    return gold, pred
-
-
-def n_crossing(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> int:
-    """How many predicted entities run over a gold sentence boundary (and
-    are cut there by `collect_spans`)."""
-    n = 0
-    for i, (g, p) in enumerate(zip(gold_docs, pred_docs)):
         spans = align_pred_spans(g, p, i)
-        n += len(cut_at_sentences(spans, sentence_bounds(g))) - len(spans)
-    return n
+        pieces = cut_at_sentences(spans, sentence_bounds(g))
+        n_crossing += len(pieces) - len(spans)
+        pred.extend(pieces)
+    return gold, pred, n_crossing
 
 
 def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:

@@ -14,7 +14,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .bootstrap import bootstrap_f1
-from .entities import EntSpan, collect_spans, doc_counts, n_crossing, score_spans
+from .entities import EntSpan, collect_spans_and_cuts, doc_counts, score_spans
 from .errors import classify, confusion_matrix, error_breakdown
 from .predict import predict, predict_raw, sentence_bounds
 from .tokens import spans_to_tags, score_tokens
@@ -177,7 +177,7 @@ def build_report(
         own tokens), for the report's meta.
     RETURNS (Dict[str, Any]): The report, laid out as in the README.
     """
-    gold, pred = collect_spans(gold_docs, pred_docs)
+    gold, pred, n_crossing = collect_spans_and_cuts(gold_docs, pred_docs)
     entity = score_spans(gold, pred)
     tokens = score_tokens(
         _tags_per_doc(gold, gold_docs), _tags_per_doc(pred, gold_docs)
@@ -201,7 +201,7 @@ def build_report(
         "tokenization": "gold" if raw_text is False else "raw text: the pipeline's tokenizer, entities mapped to gold tokens by character offsets",
         "n_pred_ents_misaligned": sum(1 for s in pred if not s.aligned),
         "sentence_starts_given": sentence_starts,
-        "n_pred_ents_crossing_sentences": n_crossing(gold_docs, pred_docs),
+        "n_pred_ents_crossing_sentences": n_crossing,
     }
     return {
         "meta": meta,
