@@ -19,7 +19,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, repo_relative, versions, write_json  # noqa: E402
+from benchmarks.measure import machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
 
 
 class Variant(NamedTuple):
@@ -140,11 +140,7 @@ def to_markdown(result: Dict[str, Any]) -> str:
         "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run; words/s from the median "
         f"of {result.get('repeats', 1)} timed pass(es).",
         "",
-        f"- Machine: {result['machine']['cpu_model']}, {result['machine']['cpu_cores']} cores, GPU: {result['machine']['gpu'] or 'none'}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
-        f"- Command: `{result['command']}`",
-        f"- Concurrent load: {result['concurrent_load']}",
-        f"- Run: {result['started']} to {result['finished']}",
+        *run_lines(result),
         "",
         "| variant | test F1 | Δ F1 | words/s | × first row |",
         "|---|---:|---:|---:|---:|",

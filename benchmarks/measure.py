@@ -188,3 +188,15 @@ def write_json(path: Union[str, Path], value: Any) -> Path:
     path = Path(path)
     path.write_text(json.dumps(repo_relative(value), indent=2) + "\n", encoding="utf8")
     return path
+
+
+def run_lines(result: Dict[str, Any]) -> List[str]:
+    """The Markdown bullets saying where, with what and how a result was measured."""
+    machine = result["machine"]
+    return [
+        f"- Machine: {machine['cpu_model']}, {machine['cpu_cores']} cores, GPU: {machine['gpu'] or 'none'}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
+        f"- Command: `{result['command']}`",
+        f"- Concurrent load: {result['concurrent_load']}",
+        f"- Run: {result['started']} to {result['finished']}",
+    ]

@@ -36,6 +36,7 @@ from tqdm import tqdm
 from .conll.docs import DOCSTART_LINE, atomic_file
 from .conll.reader import DOCSTART, ConllError, read_conll_text
 from .conll.schemes import normalize_scheme, spans_to_tags
+from .ents import ents_json
 from .scoring.predict import cut_ents_at_sentences
 
 INPUT_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".conll": "conll"}
@@ -283,9 +284,7 @@ class JsonlWriter:
 
     def write(self, item: Item, doc: Doc) -> None:
         record = dict(item.fields) if item.fields is not None else {"text": doc.text}
-        record["ents"] = [
-            {"start": ent.start_char, "end": ent.end_char, "label": ent.label_, "text": ent.text} for ent in doc.ents
-        ]
+        record["ents"] = ents_json(doc)
         try:
             line = json.dumps(record, ensure_ascii=False).encode("utf8")
         except UnicodeEncodeError:  # a lone surrogate (read from a \ud800 escape) stays escaped
