@@ -140,23 +140,32 @@ def _lines(path: Union[str, Path]) -> Iterator[Tuple[int, int, Optional[str], st
     its line ending (and without a BOM on line 1), or None and why not."""
     with open(path, "rb") as file_:
         for line_no, raw in enumerate(file_, 1):
-            nbytes = len(raw)
-            raw = raw[:-1] if raw.endswith(b"\n") else raw
-            raw = raw[:-1] if raw.endswith(b"\r") else raw
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                yield line_no, nbytes, None, f"not valid UTF-8 (byte {raw[err.start]:#04x} at column {err.start + 1})"
-                continue
-            if line_no == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            yield line_no, nbytes, text, ""
+            yield (line_no, len(raw), *decode_line(line_no, raw))
+
+
+def decode_line(line_no: int, raw: bytes) -> Tuple[Optional[str], str]:
+    """``(text, "")`` for one raw input line (its line ending and a BOM on
+    line 1 removed), or ``(None, reason)`` if it is not valid UTF-8."""
+    raw = raw[:-1] if raw.endswith(b"\n") else raw
+    raw = raw[:-1] if raw.endswith(b"\r") else raw
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, f"not valid UTF-8 (byte {raw[err.start]:#04x} at column {err.start + 1})"
+    if line_no == 1 and text.startswith("\ufeff"):
+        text = text[1:]
+    return text, ""
 
 
 def read_txt(path: Union[str, Path]) -> Iterator[Union[Item, Invalid]]:
     """One text per line (empty lines are empty texts)."""
     for line_no, nbytes, text, reason in _lines(path):
-        yield Item(line_no, nbytes, text) if text is not None else Invalid(line_no, nbytes, reason)
+        yield txt_item(line_no, nbytes, text, reason)
+
+
+def txt_item(line_no: int, nbytes: int, text: Optional[str], reason: str) -> Union[Item, Invalid]:
+    """The item of one decoded txt line."""
+    return Item(line_no, nbytes, text) if text is not None else Invalid(line_no, nbytes, reason)
 
 
 def read_jsonl(path: Union[str, Path], text_key: str = "text") -> Iterator[Union[Item, Invalid]]:
@@ -164,31 +173,34 @@ def read_jsonl(path: Union[str, Path], text_key: str = "text") -> Iterator[Union
     are passed over (they hold no record)."""
     pending = 0  # bytes of blank lines, counted with the next item
     for line_no, nbytes, line, reason in _lines(path):
-        nbytes, pending = nbytes + pending, 0
-        if line is None:
-            yield Invalid(line_no, nbytes, reason)
-            continue
-        if not line.strip():
-            pending = nbytes
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as err:
-            where = f" at column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
-            yield Invalid(line_no, nbytes, f"not JSON ({getattr(err, 'msg', err)}{where})")
-            continue
-        if not isinstance(record, dict):
-            yield Invalid(line_no, nbytes, f"not a JSON object (got {_JSON_TYPES[type(record)]})")
-        elif text_key not in record:
-            yield Invalid(line_no, nbytes, f"no field {text_key!r}")
-        elif not isinstance(record[text_key], str):
-            got = _JSON_TYPES[type(record[text_key])]
-            yield Invalid(line_no, nbytes, f"field {text_key!r} is not a string (got {got})")
-        elif not _encodable(record[text_key]):
-            reason = f"field {text_key!r} holds a lone surrogate (a \\ud800-\\udfff escape), not text"
-            yield Invalid(line_no, nbytes, reason)
-        else:
-            yield Item(line_no, nbytes, record[text_key], fields=record)
+        item = jsonl_item(line_no, nbytes + pending, line, reason, text_key)
+        pending = nbytes + pending if item is None else 0
+        if item is not None:
+            yield item
+
+
+def jsonl_item(
+    line_no: int, nbytes: int, line: Optional[str], reason: str, text_key: str = "text"
+) -> Optional[Union[Item, Invalid]]:
+    """The item of one decoded jsonl line; None for a blank line."""
+    if line is None:
+        return Invalid(line_no, nbytes, reason)
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError as err:
+        where = f" at column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
+        return Invalid(line_no, nbytes, f"not JSON ({getattr(err, 'msg', err)}{where})")
+    if not isinstance(record, dict):
+        return Invalid(line_no, nbytes, f"not a JSON object (got {_JSON_TYPES[type(record)]})")
+    if text_key not in record:
+        return Invalid(line_no, nbytes, f"no field {text_key!r}")
+    if not isinstance(record[text_key], str):
+        return Invalid(line_no, nbytes, f"field {text_key!r} is not a string (got {_JSON_TYPES[type(record[text_key])]})")
+    if not _encodable(record[text_key]):
+        return Invalid(line_no, nbytes, f"field {text_key!r} holds a lone surrogate (a \\ud800-\\udfff escape), not text")
+    return Item(line_no, nbytes, record[text_key], fields=record)
 
 
 def _encodable(text: str) -> bool:
@@ -419,12 +431,18 @@ def annotate(
 
         writer = writer_class(file_, scheme)
         for chunk in _chunks(items, chunk_size, input_path, skip_invalid, summary, bar):
-            with nlp.memory_zone() if hasattr(nlp, "memory_zone") else contextlib.nullcontext():
+            with memory_zone(nlp):
                 for item, doc in zip(chunk, _annotate_chunk(nlp, chunk, batch_size, count)):
                     writer.write(item, doc)
         writer.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def memory_zone(nlp: Language):
+    """``nlp.memory_zone()`` (spaCy >= 3.8: the strings made inside are freed
+    when it ends), or a no-op context."""
+    return nlp.memory_zone() if hasattr(nlp, "memory_zone") else contextlib.nullcontext()
 
 
 def _chunks(

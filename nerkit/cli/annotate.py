@@ -20,6 +20,11 @@ class OutputFormat(str, Enum):
     spacy = "spacy"
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class Scheme(str, Enum):
     iob2 = "iob2"
     bioes = "bioes"
@@ -41,6 +46,11 @@ def annotate_command(
     n_sents: int = typer.Option(10, "--n-sents", min=1, help="Sentences per document of .conll input without -DOCSTART- lines"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip invalid input lines (not UTF-8, not JSON, no text field, text not a string; in .conll input, the whole document) instead of failing, and count them in the summary. The output then has NO line for a skipped input line, so input and output lines no longer match one to one"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU to run on (needs cupy); -1: CPU"),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: Ray Data actors, on this machine or the cluster at RAY_ADDRESS (txt/jsonl in, jsonl out; pip install 'nerkit[ray]')"),
+    actors: int = typer.Option(1, "--actors", min=1, help="--engine ray: actors, each loading the pipeline once"),
+    cpus_per_actor: float = typer.Option(1.0, "--cpus-per-actor", min=0.0, help="--engine ray: CPUs reserved per actor"),
+    gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", min=0.0, help="--engine ray: GPUs per actor"),
+    torch_threads: int = typer.Option(1, "--torch-threads", min=1, help="--engine ray: torch threads per actor"),
     # fmt: on
 ) -> None:
     """Annotate a file of texts with a pipeline's entities, streaming.
@@ -59,13 +69,19 @@ def annotate_command(
         resolve_format(output_path, out_format, OUTPUT_FORMATS, "--output-format")
     except ValueError as err:
         raise typer.BadParameter(str(err))
-    nlp = _load(model, gpu_id)
     try:
-        summary = annotate(
-            nlp, input_path, output_path, input_format=in_format, output_format=out_format, text_key=text_key,
-            scheme=scheme.value, chunk_size=chunk_size, batch_size=batch_size, n_sents=n_sents,
-            skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
-        )
+        if engine == Engine.ray:
+            summary = _annotate_ray(
+                model, input_path, output_path, input_format=in_format, output_format=out_format, text_key=text_key,
+                actors=actors, num_cpus=cpus_per_actor, num_gpus=gpus_per_actor, torch_threads=torch_threads,
+                batch_size=batch_size, skip_invalid=skip_invalid,
+            )
+        else:
+            summary = annotate(
+                _load(model, gpu_id), input_path, output_path, input_format=in_format, output_format=out_format,
+                text_key=text_key, scheme=scheme.value, chunk_size=chunk_size, batch_size=batch_size, n_sents=n_sents,
+                skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
+            )
     except AnnotateError as err:
         msg.fail("Invalid input, no output written")
         typer.echo(str(err), err=True)  # FILE:LINE: REASON, unwrapped
@@ -76,6 +92,27 @@ def annotate_command(
         for example in summary.examples:
             typer.echo(f"  {example}")
     msg.good(f"Wrote {summary.texts:,} texts to {output_path}")
+
+
+def _annotate_ray(model: str, *args, **kwargs):
+    """``annotate_ray``, its setup errors as the command's: no Ray, a bad
+    format for it, a pipeline that is neither a directory nor a package."""
+    import spacy
+
+    from nerkit.annotate import AnnotateError
+
+    try:
+        from nerkit.annotate_ray import annotate_ray
+    except ImportError as err:
+        msg.fail(str(err), exits=1)
+    if not (Path(model).is_dir() or spacy.util.is_package(model)):
+        msg.fail(f"Cannot load the pipeline {model!r}", "Not a directory or an installed package", exits=1)
+    try:
+        return annotate_ray(model, *args, **kwargs)
+    except ValueError as err:
+        if isinstance(err, AnnotateError):
+            raise
+        raise typer.BadParameter(str(err))
 
 
 def _load(model: str, gpu_id: int):

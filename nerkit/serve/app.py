@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, StrictStr
 from spacy.language import Language
 
+from ..annotate import memory_zone
 from ..ents import ents_json
 
 logger = logging.getLogger("nerkit.serve")
@@ -120,7 +121,7 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
             if len(text) > settings.max_chars:
                 raise HTTPException(413, f"texts[{i}] has {len(text)} characters, at most {settings.max_chars}")
         start = time.perf_counter()
-        with lock, _memory_zone(nlp):
+        with lock, memory_zone(nlp):  # the strings of a request are freed after it
             docs = [{"text": doc.text, "ents": ents_json(doc)} for doc in nlp.pipe(texts, batch_size=settings.batch_size)]
         n_ents = sum(len(doc["ents"]) for doc in docs)
         logger.info(
@@ -188,8 +189,3 @@ def _public_meta(nlp: Language) -> Dict[str, Any]:
         "labels": labels,
         "scores": meta.get("performance", {}),
     }
-
-
-def _memory_zone(nlp: Language):
-    """Strings made by one request are freed after it (spaCy >= 3.8)."""
-    return nlp.memory_zone() if hasattr(nlp, "memory_zone") else contextlib.nullcontext()

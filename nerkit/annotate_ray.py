@@ -1,0 +1,187 @@
+"""``nerkit annotate --engine ray``: the same annotation on Ray Data, for
+corpora beyond one machine (the ``ray`` extra).
+
+The input file is read by Ray tasks, in blocks of lines (raw bytes and line
+numbers, so a bad line is still reported as ``FILE:LINE: reason``); a pool of
+actors (``map_batches`` with an actor class) each loads the pipeline once
+(``nlp`` is never pickled), parses, annotates and serializes its batches
+exactly as the local engine does (the same functions of ``nerkit.annotate``);
+the driver streams the annotated lines in input order into the output file,
+written under a temporary name and renamed when complete.
+
+Formats: txt and jsonl in, jsonl out (CoNLL and DocBin stay with the local
+engine, which keeps documents whole).
+"""
+import io
+import logging
+import math
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+try:
+    import pyarrow
+    import ray
+    import ray.data
+    from ray.data.datasource import FileBasedDatasource
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("nerkit annotate --engine ray needs Ray Data: pip install 'nerkit[ray]'") from err
+
+from .annotate import (
+    INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, Item, JsonlWriter, Summary, N_EXAMPLES, _annotate_chunk,
+    decode_line, jsonl_item, memory_zone, resolve_format, txt_item,
+)
+from .conll.docs import atomic_file
+
+LINES_PER_BLOCK = 10_000  # rows per block the readers emit
+READ_BYTES = 1 << 20
+
+
+class LineDatasource(FileBasedDatasource):
+    """The lines of text files as rows ``{"path", "line_no", "raw"}`` (raw
+    bytes with their line ending), read in blocks: a file of any size streams."""
+
+    def _read_stream(self, f: "pyarrow.NativeFile", path: str) -> Iterator["pyarrow.Table"]:
+        rows: List[bytes] = []
+        first = 1  # line number of rows[0]
+        pending = b""
+        while True:
+            data = f.read(READ_BYTES)
+            if not data:
+                break
+            lines = (pending + data).split(b"\n")
+            pending = lines.pop()
+            rows.extend(line + b"\n" for line in lines)
+            if len(rows) >= LINES_PER_BLOCK:
+                yield _block(path, first, rows)
+                first, rows = first + len(rows), []
+        if pending:
+            rows.append(pending)
+        if rows:
+            yield _block(path, first, rows)
+
+
+def _block(path: str, first: int, rows: List[bytes]) -> "pyarrow.Table":
+    return pyarrow.table({
+        "path": [path] * len(rows),
+        "line_no": list(range(first, first + len(rows))),
+        "raw": pyarrow.array(rows, pyarrow.binary()),
+    })
+
+
+class Annotator:
+    """A Ray actor: loads the pipeline once, then annotates batches of lines.
+    Each output row holds the annotated JSON line (``b""`` for a blank jsonl
+    line), or the reason the line is invalid, and its words and labels."""
+
+    def __init__(self, model: str, fmt: str, text_key: str, torch_threads: int, batch_size: Optional[int]) -> None:
+        import spacy
+        import torch
+
+        torch.set_num_threads(torch_threads)
+        self.nlp = spacy.load(model)
+        self.fmt, self.text_key, self.batch_size = fmt, text_key, batch_size
+
+    def __call__(self, batch: Dict[str, Any]) -> Dict[str, list]:
+        n = len(batch["raw"])
+        out: Dict[str, list] = {"path": list(batch["path"]), "line_no": [int(i) for i in batch["line_no"]],
+                                "out": [b""] * n, "error": [""] * n, "words": [0] * n, "labels": [""] * n}
+        items: List[Item] = []
+        rows: List[int] = []
+        for row, (line_no, raw) in enumerate(zip(out["line_no"], batch["raw"])):
+            raw = bytes(raw)
+            text, reason = decode_line(line_no, raw)
+            if self.fmt == "txt":
+                item = txt_item(line_no, len(raw), text, reason)
+            else:
+                item = jsonl_item(line_no, len(raw), text, reason, self.text_key)
+            if item is None:  # a blank jsonl line
+                continue
+            if isinstance(item, Item):
+                items.append(item)
+                rows.append(row)
+            else:
+                out["error"][row] = item.reason
+        buffer = io.BytesIO()
+        writer = JsonlWriter(buffer)
+        with memory_zone(self.nlp):
+            for row, item, doc in zip(rows, items, _annotate_chunk(self.nlp, items, self.batch_size, lambda i, d: None)):
+                buffer.seek(0)
+                buffer.truncate()
+                writer.write(item, doc)
+                out["out"][row] = buffer.getvalue()
+                out["words"][row] = sum(not token.is_space for token in doc)
+                out["labels"][row] = "\t".join(ent.label_ for ent in doc.ents)
+        return out
+
+
+def annotate_ray(
+    model: str,
+    input_path: Union[str, Path],
+    output_path: Union[str, Path],
+    *,
+    input_format: Optional[str] = None,
+    output_format: Optional[str] = None,
+    text_key: str = "text",
+    actors: int = 1,
+    num_cpus: float = 1.0,
+    num_gpus: float = 0.0,
+    torch_threads: int = 1,
+    batch_size: Optional[int] = None,
+    rows_per_batch: int = 256,
+    skip_invalid: bool = False,
+) -> Summary:
+    """Annotate ``input_path`` on Ray into ``output_path`` (jsonl).
+
+    model (str): Pipeline directory or package name, loaded by each actor.
+    actors (int): Actors in the pool (``map_batches(concurrency=...)``).
+    num_cpus (float): CPUs reserved per actor; num_gpus (float): GPUs per actor.
+    torch_threads (int): torch threads in each actor.
+    batch_size (Optional[int]): ``nlp.pipe`` batch size inside an actor.
+    rows_per_batch (int): Lines per ``map_batches`` batch.
+    Other arguments as ``nerkit.annotate.annotate``.
+    RETURNS (Summary): Counts and seconds (Ray's start-up included).
+    RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
+    """
+    fmt = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
+    if fmt == "conll":
+        raise ValueError("--engine ray reads txt and jsonl; annotate CoNLL files with the local engine")
+    if resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format") != "jsonl":
+        raise ValueError("--engine ray writes jsonl; use the local engine for conll or spacy output")
+    start = time.perf_counter()
+    summary = Summary()
+    if not ray.is_initialized():
+        # Joins the cluster at RAY_ADDRESS if set; else starts one here, with a
+        # logical CPU beside the actors' for the (light) read tasks, or they would wait forever.
+        local = None if os.environ.get("RAY_ADDRESS") else max(os.cpu_count() or 1, math.ceil(actors * num_cpus) + 1)
+        ray.init(num_cpus=local, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # rows come back in input order
+    context.enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    lines = ray.data.read_datasource(LineDatasource(str(Path(input_path).resolve())))
+    annotated = lines.map_batches(
+        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size),
+        batch_size=rows_per_batch, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus, num_gpus=num_gpus,
+        batch_format="numpy", max_restarts=0,
+    )
+    labels: Counter = Counter()
+    with atomic_file(output_path) as file_:
+        for row in annotated.iter_rows():
+            if row["error"]:
+                error = AnnotateError(input_path, int(row["line_no"]), str(row["error"]))
+                if not skip_invalid:
+                    raise error
+                summary.skipped += 1
+                if len(summary.examples) < N_EXAMPLES:
+                    summary.examples.append(str(error))
+            elif row["out"]:
+                file_.write(bytes(row["out"]))
+                summary.texts += 1
+                summary.words += int(row["words"])
+                labels.update(label for label in str(row["labels"]).split("\t") if label)
+    summary.entities = labels
+    summary.seconds = time.perf_counter() - start
+    return summary
