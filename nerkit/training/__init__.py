@@ -1,4 +1,5 @@
-"""Training helpers that configs name: corpus readers."""
+"""Training helpers that configs name: corpus readers and the console logger."""
 from .corpus import GoldTokensCorpus, create_gold_tokens_corpus
+from .logger import console_logger
 
-__all__ = ["GoldTokensCorpus", "create_gold_tokens_corpus"]
+__all__ = ["GoldTokensCorpus", "console_logger", "create_gold_tokens_corpus"]
