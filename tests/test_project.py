@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 import spacy
@@ -13,6 +14,7 @@ from weasel.cli.run import project_run
 from weasel.util import load_project_config
 
 from .conftest import ROOT
+from .shapes import SHAPES, write_corpus
 
 PROJECT = load_project_config(ROOT)
 VARS = PROJECT["vars"]
@@ -41,6 +43,13 @@ def test_every_script_and_config_a_command_reads_is_a_dep():
         assert not missing, f"{command['name']}: add {missing} to deps"
 
 
+def test_file_vars_are_deps_one_each():
+    files = {"train_file": "/data/train.tsv", "dev_file": "dev.txt", "test_file": "t/test.conll"}
+    config = load_project_config(ROOT, overrides=overrides(**files))
+    convert = next(command for command in config["commands"] if command["name"] == "convert")
+    assert set(files.values()) <= set(convert["deps"])
+
+
 def test_workflows_name_real_commands():
     names = {command["name"] for command in PROJECT["commands"]}
     for workflow, steps in PROJECT["workflows"].items():
@@ -58,7 +67,7 @@ def test_sample_corpus_is_what_the_generator_writes(tmp_path):
 @pytest.fixture
 def project_copy(tmp_path) -> Path:
     """The project's own files in a temp dir, so runs leave the checkout alone."""
-    for name in ("project.yml", "configs", "scripts", "corpus/sample"):
+    for name in ("project.yml", "configs", "scripts", "corpus/sample", "nerkit/conll"):
         src, dest = ROOT / name, tmp_path / name
         if src.is_dir():
             shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
@@ -73,15 +82,19 @@ def test_missing_conll_data_names_the_var(project_copy):
     assert "--vars.conll_dir" in str(error.value) and "eng.train" in str(error.value)
 
 
-def smoke_config(project: Path) -> str:
+def smoke_config(project: Path, model: Optional[Path] = None) -> str:
     """The default config with a schedule that finds entities in 10 steps (no
     warmup, rate 1e-3, batches of 500 padded tokens), as configs/smoke.cfg: with
-    the configs' 100 warmup steps, a few steps predict no entity at all."""
+    the configs' 100 warmup steps, a few steps predict no entity at all. With
+    `model` (the tiny BERT), configs/tiny.cfg with that transformer instead."""
     config = load_config(project / "configs" / f"{VARS['config']}.cfg")
     config["training"]["optimizer"]["learn_rate"].update(warmup_steps=0, initial_rate=0.001)
     config["training"]["batcher"]["size"] = 500
-    config.to_disk(project / "configs" / "smoke.cfg")
-    return "smoke"
+    name = "smoke" if model is None else "tiny"
+    if model is not None:
+        config["components"]["transformer"]["model"]["name"] = str(model)
+    config.to_disk(project / "configs" / f"{name}.cfg")
+    return name
 
 
 def test_all_workflow_smoke(project_copy, capfd):
@@ -92,12 +105,12 @@ def test_all_workflow_smoke(project_copy, capfd):
     project_run(project_copy, "all", overrides=overrides(config=config, max_steps=10, eval_frequency=10,
                                                           name="ner_smoke", check_text=text))
     output = capfd.readouterr().out  # the commands write to this process's stdout
-    stats = srsly.read_json(project_copy / "corpus/converted/sample/test.stats.json")
+    stats = srsly.read_json(project_copy / "corpus/converted/ner_smoke/test.stats.json")
     assert stats["docs"] == 15 and stats["scheme"] == "iob1"
-    report = srsly.read_json(project_copy / f"metrics/sample-{config}.json")
+    report = srsly.read_json(project_copy / f"metrics/ner_smoke-{config}.json")
     assert report["meta"]["n_docs"] == 15
     for suffix in ("md", "html", "predictions.conll"):
-        assert (project_copy / f"metrics/sample-{config}.{suffix}").stat().st_size > 0
+        assert (project_copy / f"metrics/ner_smoke-{config}.{suffix}").stat().st_size > 0
     dist = project_copy / "packages/en_ner_smoke-0.1.0/dist"
     assert (dist / "en_ner_smoke-0.1.0-py3-none-any.whl").is_file()
     meta = srsly.read_json(dist.parent / "meta.json")
@@ -106,10 +119,60 @@ def test_all_workflow_smoke(project_copy, capfd):
     assert not any(req.startswith("nerkit") for req in meta["requirements"])
     assert (project_copy / "training/check-venv/bin/python").is_file()
     # check-package: the entity table is not "(none)" and matches the trained pipeline
-    expected = [e.text for e in spacy.load(project_copy / f"training/sample/{config}/model-best")(text).ents]
+    expected = [e.text for e in spacy.load(project_copy / f"training/ner_smoke/{config}/model-best")(text).ents]
     assert expected, "the smoke model should predict entities on its training sentence"
     checked = output[output.index("Loaded in a fresh environment, offline, without nerkit"):]
     assert "(none)" not in checked and all(ent in checked for ent in expected)
     assert "Same entities as the trained pipeline" in checked
     assert "nerkit_token_ner from: en_ner_smoke.nerkit_components.token_ner" in checked
     assert "nerkit_token_ner from: nerkit.components.token_ner" in checked
+
+
+def train_own_data(project: Path, tiny_bert: Path, shape: str, commands: Tuple[str, ...]) -> str:
+    """Run the commands (convert → train for 2 epochs, sized from the data →
+    evaluate → package) on a corpus of the shape (tests/shapes.py) with the tiny
+    BERT, by vars only; returns the package name."""
+    files = write_corpus(project / "mydata", shape)
+    name = f"ner_{shape.replace('-', '_')}"
+    values = overrides(train_file=str(files["train"]), dev_file=str(files["dev"]), test_file=str(files["test"]),
+                       name=name, config=smoke_config(project, model=tiny_bert), n_sents=5, epochs=2)
+    for command in commands:
+        project_run(project, command, overrides=values)
+    return name
+
+
+def check_own_data(project: Path, name: str, shape: str) -> None:
+    """Outputs under the name's folders, documents of n_sents sentences, the
+    schedule of 2 epochs, the corpus's labels in the trained pipeline."""
+    labels = sorted(SHAPES[shape].labels)
+    stats = srsly.read_json(project / f"corpus/converted/{name}/train.stats.json")
+    assert sorted(stats["entities"]) == labels and stats["scheme"] == SHAPES[shape].scheme
+    assert stats["docs"] == (1 if SHAPES[shape].docstart else 12)  # 60 sentences, n_sents 5
+    model = project / f"training/{name}/tiny/model-best"
+    training = load_config(model / "config.cfg")["training"]
+    assert training["max_steps"] == 2 * training["eval_frequency"]  # 2 epochs, evaluated once an epoch
+    assert sorted(srsly.read_json(model / "meta.json")["labels"]["ner"]) == labels
+    n_test_docs = 1 if SHAPES[shape].docstart else 4  # 20 sentences
+    assert srsly.read_json(project / f"metrics/{name}-tiny.json")["meta"]["n_docs"] == n_test_docs
+
+
+def test_own_data_by_vars(project_copy, tiny_bert, capfd):
+    """A corpus in every shape at once (two tab-separated columns, tab-only
+    separator lines, no -DOCSTART-, lower-case labels with hyphens, BIOES),
+    trained and scored by setting vars, with the schedule and the time per
+    evaluation printed. Packaging: test_own_data_packaged."""
+    name = train_own_data(project_copy, tiny_bert, "social", ("convert", "train", "evaluate"))
+    check_own_data(project_copy, name, "social")
+    output = capfd.readouterr().out
+    assert "steps an epoch" in output and "since the last evaluation" in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_own_data_packaged(project_copy, tiny_bert, shape):
+    """Each shape through convert → train → evaluate → package; the package lists the corpus's labels."""
+    name = train_own_data(project_copy, tiny_bert, shape, ("convert", "train", "evaluate", "package"))
+    check_own_data(project_copy, name, shape)
+    package = project_copy / f"packages/en_{name}-0.1.0"
+    assert (package / f"dist/en_{name}-0.1.0-py3-none-any.whl").is_file()
+    assert sorted(srsly.read_json(package / "meta.json")["labels"]["ner"]) == sorted(SHAPES[shape].labels)

@@ -1,4 +1,8 @@
-"""Training helpers that configs name: corpus readers."""
+"""Training helpers that configs name: corpus readers, the console logger, and
+the schedule sized from the data (``schedule``, used by scripts/train.py)."""
 from .corpus import GoldTokensCorpus, create_gold_tokens_corpus
+from .logger import console_logger
+from .schedule import Schedule, count_steps_per_epoch, plan_schedule
 
-__all__ = ["GoldTokensCorpus", "create_gold_tokens_corpus"]
+__all__ = ["GoldTokensCorpus", "Schedule", "console_logger", "count_steps_per_epoch", "create_gold_tokens_corpus",
+           "plan_schedule"]
