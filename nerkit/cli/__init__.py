@@ -1,9 +1,11 @@
 """The ``nerkit`` console command (a Typer app; ``[project.scripts]`` in
 pyproject.toml). Subcommands are thin: the logic lives in the library
-modules (``nerkit annotate`` -> ``nerkit.annotate``)."""
+modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
+``nerkit.search``)."""
 import typer
 
 from .annotate import annotate_command
+from .search import CONTEXT, search_command
 
 app = typer.Typer(
     name="nerkit", help="nerkit: CoNLL NER with spaCy pipelines.", no_args_is_help=True, add_completion=False
@@ -17,6 +19,9 @@ def main() -> None:
 
 app.command("annotate", short_help="Annotate a file (txt, jsonl, conll) with a pipeline's entities, streaming")(
     annotate_command
+)
+app.command("search", short_help="Hyperparameter search of a training config with Optuna (resumable)", context_settings=CONTEXT)(
+    search_command
 )
 
 __all__ = ["app"]
