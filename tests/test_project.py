@@ -12,7 +12,7 @@ from spacy.util import load_config
 from weasel.cli.run import project_run
 from weasel.util import load_project_config
 
-from .conftest import ROOT
+from .conftest import ROOT, tiny_search_config
 
 PROJECT = load_project_config(ROOT)
 VARS = PROJECT["vars"]
@@ -113,3 +113,20 @@ def test_all_workflow_smoke(project_copy, capfd):
     assert "Same entities as the trained pipeline" in checked
     assert "nerkit_token_ner from: en_ner_smoke.nerkit_components.token_ner" in checked
     assert "nerkit_token_ner from: nerkit.components.token_ner" in checked
+
+
+def test_search_command_on_the_sample(project_copy, tiny_bert):
+    """`spacy project run search` on the converted sample with the shipped space
+    file, on the tiny BERT: 2 trials of 2 steps (resuming: tests/search)."""
+    pytest.importorskip("optuna")
+    tiny_search_config(tiny_bert, project_copy / "configs" / "tiny.cfg")
+    project_run(project_copy, "convert", capture=True)
+    values = overrides(config="tiny", search_trials=2, search_steps=2, search_eval_frequency=2)
+    project_run(project_copy, "search", overrides=values, capture=True)
+    output = project_copy / "training/search/sample-tiny"
+    data = srsly.read_json(output / "results.json")
+    assert [row["trial"] for row in data["trials"]] == [0, 1] and data["best"] is not None
+    assert data["settings"]["train"] == "corpus/converted/sample/train.spacy"
+    best = load_config(output / "best.cfg")
+    assert best["training"]["dropout"] == data["best"]["params"]["training.dropout"]
+    assert (output / "plot.png").is_file() and (output / "results.md").is_file()
