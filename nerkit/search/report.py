@@ -106,7 +106,8 @@ def markdown(data: Dict[str, Any], space: SearchSpace) -> str:
     header = ["trial", "state", f"dev {metric}", "at step", "steps run", "seconds", *names.values()]
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join(" ---: " if i != 1 else " --- " for i in range(len(header))) + "|"]
     for row in rows:
-        score, step = (row["value"], row["best_step"]) if row["state"] == "complete" else (row["last_score"], row["last_step"])
+        score, step = {"complete": (row["value"], row["best_step"]), "pruned": (row["last_score"], row["last_step"])}.get(
+            row["state"], (None, None))
         cells = [
             str(row["trial"]) + ("*" if best and row["trial"] == best["trial"] else ""),
             row["state"] + (f" (again: {row['retry_of']})" if row["retry_of"] is not None else ""),
