@@ -94,7 +94,7 @@ def _percentile(sorted_values: Sequence[float], pct: float) -> Optional[float]:
 def start_server(model: str, port: int, workers: int, api_key: Optional[str], timeout: float = 120.0):
     """``nerkit serve`` as a user runs it; returns the process once /health answers."""
     env = {**os.environ, "NERKIT_API_KEY": api_key or ""}
-    command = [sys.executable, "-m", "nerkit", "serve", model, "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "nerkit.cli", "serve", model, "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

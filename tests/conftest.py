@@ -42,6 +42,20 @@ def build_tiny_bert(path: Path) -> Path:
     return path
 
 
+def tiny_search_config(tiny_bert: Path, path: Path) -> Path:
+    """The default config on the tiny BERT with a schedule that learns in a few
+    steps (no warmup, rate 1e-3, batches of 500 padded tokens), for searches."""
+    from spacy.util import load_config
+
+    config = load_config(ROOT / "configs" / "minilm_tokner_case_goldtok.cfg")
+    config["components"]["transformer"]["model"]["name"] = str(tiny_bert)
+    config["initialize"]["before_init"] = None
+    config["training"]["optimizer"]["learn_rate"].update(warmup_steps=0, initial_rate=0.001)
+    config["training"]["batcher"]["size"] = 500
+    config.to_disk(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """Directory of a tiny random BERT (the test builds it; nothing is downloaded)."""

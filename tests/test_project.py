@@ -13,7 +13,7 @@ from spacy.util import load_config
 from weasel.cli.run import project_run
 from weasel.util import load_project_config
 
-from .conftest import ROOT
+from .conftest import ROOT, tiny_search_config
 from .shapes import SHAPES, write_corpus
 
 PROJECT = load_project_config(ROOT)
@@ -176,3 +176,20 @@ def test_own_data_packaged(project_copy, tiny_bert, shape):
     package = project_copy / f"packages/en_{name}-0.1.0"
     assert (package / f"dist/en_{name}-0.1.0-py3-none-any.whl").is_file()
     assert sorted(srsly.read_json(package / "meta.json")["labels"]["ner"]) == sorted(SHAPES[shape].labels)
+
+
+def test_search_command_on_the_sample(project_copy, tiny_bert):
+    """`spacy project run search` on the converted sample with the shipped space
+    file, on the tiny BERT: 2 trials of 2 steps (resuming: tests/search)."""
+    pytest.importorskip("optuna")
+    tiny_search_config(tiny_bert, project_copy / "configs" / "tiny.cfg")
+    project_run(project_copy, "convert", capture=True)
+    values = overrides(config="tiny", search_trials=2, search_steps=2, search_eval_frequency=2)
+    project_run(project_copy, "search", overrides=values, capture=True)
+    output = project_copy / f"training/search/{VARS['name']}-tiny"
+    data = srsly.read_json(output / "results.json")
+    assert [row["trial"] for row in data["trials"]] == [0, 1] and data["best"] is not None
+    assert data["settings"]["train"] == f"corpus/converted/{VARS['name']}/train.spacy"
+    best = load_config(output / "best.cfg")
+    assert best["training"]["dropout"] == data["best"]["params"]["training.dropout"]
+    assert (output / "plot.png").is_file() and (output / "results.md").is_file()

@@ -1,9 +1,11 @@
 """The ``nerkit`` console command (a Typer app; ``[project.scripts]`` in
 pyproject.toml). Subcommands are thin: the logic lives in the library
-modules (``nerkit annotate`` -> ``nerkit.annotate``)."""
+modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
+``nerkit.search``, ``nerkit serve`` -> ``nerkit.serve``)."""
 import typer
 
 from .annotate import annotate_command
+from .search import CONTEXT, search_command
 from .serve import serve_command
 
 app = typer.Typer(
@@ -21,6 +23,9 @@ app.command("annotate", short_help="Annotate a file (txt, jsonl, conll) with a p
 )
 app.command("serve", short_help="Serve a pipeline over HTTP (FastAPI): POST /ents, /meta, /health, a page at /")(
     serve_command
+)
+app.command("search", short_help="Hyperparameter search of a training config with Optuna (resumable)", context_settings=CONTEXT)(
+    search_command
 )
 
 __all__ = ["app"]

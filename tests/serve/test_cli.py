@@ -63,6 +63,6 @@ def test_serve_fails_clearly_on_missing_model(tmp_path):
 
 
 def test_console_script_help():
-    result = subprocess.run([sys.executable, "-m", "nerkit", "serve", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "nerkit.cli", "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--api-key" in result.stdout and "127.0.0.1" in result.stdout
