@@ -13,6 +13,7 @@ import argparse
 import json
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +38,17 @@ def median_seconds(run: Callable[[], Any], repeats: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def model_rss_mb(model: str, texts: Sequence[str]) -> float:
+    """Peak RSS of a fresh process that loads the pipeline and annotates the
+    first texts: the memory each Ray actor (or serve worker) needs."""
+    code = ("import json, resource, sys, spacy; nlp = spacy.load(sys.argv[1]); "
+            "list(nlp.pipe(json.loads(sys.stdin.read()))); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code, model], input=json.dumps(list(texts[:64])),
+                         capture_output=True, text=True, check=True).stdout
+    return round(float(out.strip().splitlines()[-1]), 1)
 
 
 def measure(model: str, texts: List[str], repeats: int = 3, actors: Sequence[int] = (1, 2)) -> List[Dict[str, Any]]:
@@ -88,7 +100,9 @@ def to_markdown(result: Dict[str, Any]) -> str:
         f"Pipeline `{result['model']}`; texts: the {result['n_texts']:,} documents of `{result['texts']}` "
         f"({result['n_words']:,} words) as plain text. Local rows: median of {result['repeats']} passes after a "
         "warm-up; Ray rows: one pass, Ray's start-up and the actors' model loading included.", "",
-        *run_lines(result), "",
+        *run_lines(result),
+        f"- Memory per model copy (each Ray actor, each serve worker): {result['model_process_peak_rss_mb']:,.0f} MB "
+        "peak RSS of a fresh process that loads the pipeline and annotates 64 texts", "",
         "| engine | seconds | words/s | × bare loop |", "|---|---:|---:|---:|",
     ]
     for row in result["rows"]:
@@ -109,10 +123,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     texts = document_texts(args.texts)
     started = now()
     rows = measure(args.model, texts, args.repeats, [int(a) for a in args.actors.split(",") if a])
+    rss = model_rss_mb(args.model, texts)
     result = repo_relative({
         "command": "python benchmarks/annotate_speed.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "model": args.model, "texts": args.texts, "n_texts": len(texts), "n_words": sum(len(t.split()) for t in texts),
-        "repeats": args.repeats, "started": started, "finished": now(), "concurrent_load": args.note or "not stated",
+        "repeats": args.repeats, "model_process_peak_rss_mb": rss, "started": started, "finished": now(), "concurrent_load": args.note or "not stated",
         "machine": machine_info(), "versions": versions(), "rows": rows,
     })
     write_json(args.out + ".json", result)

@@ -19,3 +19,4 @@ def test_annotate_speed_writes_rows(tmp_path):
     assert [r["engine"] for r in rows] == ["bare nlp.pipe loop", "nerkit annotate (local)"]
     assert all(r["words_per_second"] > 0 and r["passes"] == 2 for r in rows)
     assert "| bare nlp.pipe loop |" in out.with_suffix(".md").read_text()
+    assert json.loads(out.with_suffix(".json").read_text())["model_process_peak_rss_mb"] > 50
