@@ -97,8 +97,9 @@ def to_markdown(result: Dict[str, Any]) -> str:
     base = result["rows"][0]["words_per_second"]
     lines = [
         "# `nerkit annotate` vs a bare `nlp.pipe` loop", "",
-        f"Pipeline `{result['model']}`; texts: the {result['n_texts']:,} documents of `{result['texts']}` "
-        f"({result['n_words']:,} words) as plain text. Local rows: median of {result['repeats']} passes after a "
+        f"Pipeline `{result['model']}`; texts: the documents of `{result['texts']}`"
+        f"{' × ' + str(result['copies']) if result.get('copies', 1) > 1 else ''} as plain text "
+        f"({result['n_texts']:,} texts, {result['n_words']:,} words). Local rows: median of {result['repeats']} passes after a "
         "warm-up; Ray rows: one pass, Ray's start-up and the actors' model loading included.", "",
         *run_lines(result),
         f"- Memory per model copy (each Ray actor, each serve worker): {result['model_process_peak_rss_mb']:,.0f} MB "
@@ -116,18 +117,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("model")
     parser.add_argument("texts", help="CoNLL file whose documents are the texts")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=1, help="the documents repeated this many times (a longer input, so Ray's start-up weighs less)")
     parser.add_argument("--actors", default="1,2", help="Ray rows (empty: none)")
     parser.add_argument("--out", default="benchmarks/results/annotate_speed")
     parser.add_argument("--note", default="", help="what else ran on the machine")
     args = parser.parse_args(argv)
-    texts = document_texts(args.texts)
+    texts = document_texts(args.texts) * args.copies
     started = now()
     rows = measure(args.model, texts, args.repeats, [int(a) for a in args.actors.split(",") if a])
     rss = model_rss_mb(args.model, texts)
     result = repo_relative({
         "command": "python benchmarks/annotate_speed.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "model": args.model, "texts": args.texts, "n_texts": len(texts), "n_words": sum(len(t.split()) for t in texts),
-        "repeats": args.repeats, "model_process_peak_rss_mb": rss, "started": started, "finished": now(), "concurrent_load": args.note or "not stated",
+        "repeats": args.repeats, "copies": args.copies, "model_process_peak_rss_mb": rss, "started": started, "finished": now(), "concurrent_load": args.note or "not stated",
         "machine": machine_info(), "versions": versions(), "rows": rows,
     })
     write_json(args.out + ".json", result)
