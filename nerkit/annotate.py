@@ -198,12 +198,12 @@ def jsonl_item(
         return Invalid(line_no, nbytes, f"no field {text_key!r}")
     if not isinstance(record[text_key], str):
         return Invalid(line_no, nbytes, f"field {text_key!r} is not a string (got {_JSON_TYPES[type(record[text_key])]})")
-    if not _encodable(record[text_key]):
+    if not encodable(record[text_key]):
         return Invalid(line_no, nbytes, f"field {text_key!r} holds a lone surrogate (a \\ud800-\\udfff escape), not text")
     return Item(line_no, nbytes, record[text_key], fields=record)
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     """Whether ``text`` is valid Unicode (no lone surrogates, which spaCy's tokenizer cannot take)."""
     try:
         text.encode("utf8")

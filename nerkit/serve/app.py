@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, StrictStr
 from spacy.language import Language
 
-from ..annotate import memory_zone
+from ..annotate import encodable, memory_zone
 from ..ents import ents_json
 
 logger = logging.getLogger("nerkit.serve")
@@ -88,6 +88,16 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
     require_key = _key_checker(settings.api_key)
     meta = _public_meta(nlp)
     page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf8")
+    max_body = settings.max_texts * (6 * settings.max_chars + 8) + 1024
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        # refuse a body larger than any valid request before reading it (JSON may
+        # spell a character as a 6-byte escape); a chunked body is bounded by the limits above
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body:
+            return JSONResponse({"detail": f"Request body over {max_body:,} bytes"}, status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -120,6 +130,8 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
         for i, text in enumerate(texts):
             if len(text) > settings.max_chars:
                 raise HTTPException(413, f"texts[{i}] has {len(text)} characters, at most {settings.max_chars}")
+            if not encodable(text):
+                raise HTTPException(422, f"texts[{i}] holds a lone surrogate (a \\ud800-\\udfff escape), not text")
         start = time.perf_counter()
         with lock, memory_zone(nlp):  # the strings of a request are freed after it
             docs = [{"text": doc.text, "ents": ents_json(doc)} for doc in nlp.pipe(texts, batch_size=settings.batch_size)]

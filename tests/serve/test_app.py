@@ -68,6 +68,15 @@ def test_limits_and_invalid(body, status):
     assert "Traceback" not in response.text
 
 
+def test_lone_surrogate_and_oversized_body():
+    c = client(ServeSettings(max_texts=2, max_chars=10))
+    response = c.post("/ents", content=b'{"texts": ["a\\ud800"]}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and "lone surrogate" in response.json()["detail"]
+    body = b'{"texts": ["' + b"x" * 2000 + b'"]}'
+    response = c.post("/ents", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and "Request body over" in response.json()["detail"]
+
+
 def test_malformed_json_422_without_echo():
     secret = "Peter's secret text"
     response = client().post("/ents", content=b'{"texts": ["' + secret.encode() + b'"', headers={"Content-Type": "application/json"})
