@@ -423,7 +423,7 @@ def annotate(
     with contextlib.closing(_Progress(input_path, progress)) as bar, atomic_file(output_path) as file_:
 
         def count(item: Item, doc: Doc) -> None:
-            words = len(item.words) if item.words is not None else sum(not token.is_space for token in doc)
+            words = word_count(item, doc)
             summary.texts += 1
             summary.words += words
             summary.entities.update(ent.label_ for ent in doc.ents)
@@ -437,6 +437,11 @@ def annotate(
         writer.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def word_count(item: Item, doc: Doc) -> int:
+    """The words the summary counts for a text: CoNLL's tokens, else the doc's non-whitespace tokens."""
+    return len(item.words) if item.words is not None else sum(not token.is_space for token in doc)
 
 
 def memory_zone(nlp: Language):

@@ -31,7 +31,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from .annotate import (
     INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, Item, JsonlWriter, Summary, N_EXAMPLES, _annotate_chunk,
-    decode_line, jsonl_item, memory_zone, resolve_format, txt_item,
+    decode_line, jsonl_item, memory_zone, resolve_format, txt_item, word_count,
 )
 from .conll.docs import atomic_file
 
@@ -112,7 +112,7 @@ class Annotator:
                 buffer.truncate()
                 writer.write(item, doc)
                 out["out"][row] = buffer.getvalue()
-                out["words"][row] = sum(not token.is_space for token in doc)
+                out["words"][row] = word_count(item, doc)
                 out["labels"][row] = "\t".join(ent.label_ for ent in doc.ents)
         return out
 
