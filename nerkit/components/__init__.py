@@ -1,9 +1,11 @@
 """spaCy components: the token-classification NER head (`nerkit_token_ner`,
 model `nerkit.TokenTagger.v1`), the case-aware embedding
-(`nerkit.CaseAwareListener.v1`), the constrained Viterbi decoder they use, and
-the tokenizer callback `nerkit.keep_hyphenated_words.v1`.
+(`nerkit.CaseAwareListener.v1`), the constrained Viterbi decoder they use,
+the tokenizer callback `nerkit.keep_hyphenated_words.v1` and the int8
+transformer `nerkit.QuantizedTransformerModel.v1`.
 Registered on import and through the entry points in pyproject.toml."""
 from .models import build_case_aware_listener, build_case_features, build_token_tagger
+from .quantized import build_quantized_transformer_model, quantize_pipeline
 from .token_ner import TokenNER, make_token_ner
 from .tokenizer import create_keep_hyphenated_words
 from .viterbi import is_valid, make_tags, tags_to_spans, transition_mask, viterbi
@@ -12,11 +14,13 @@ __all__ = [
     "TokenNER",
     "build_case_aware_listener",
     "build_case_features",
+    "build_quantized_transformer_model",
     "build_token_tagger",
     "create_keep_hyphenated_words",
     "is_valid",
     "make_tags",
     "make_token_ner",
+    "quantize_pipeline",
     "tags_to_spans",
     "transition_mask",
     "viterbi",

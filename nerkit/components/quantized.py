@@ -1,0 +1,165 @@
+"""An int8 transformer that survives saving and loading: `nerkit.QuantizedTransformerModel.v1`.
+
+spacy-transformers 1.4 saves the HF model as its state dict and, on load,
+rebuilds a float model from the saved HF config and loads that dict into it. A
+model quantized with torch's `quantize_dynamic` does not survive this: its dict
+does not fit the float model, and the non-strict fallback leaves every Linear
+layer random with only a warning.
+
+This architecture is `spacy-transformers.TransformerModel.v3` with a shim that
+knows: on load it builds the float model from the config, quantizes its Linear
+layers (the structure of the saved model) and loads the saved dict strictly.
+What it saves: the Linear weights in int8 (dynamic quantization, activations
+quantized per batch at run time) and every other float tensor (embeddings,
+LayerNorm, biases) in float16, about a third of the float32 size.
+
+Inference only and CPU only (torch's quantized kernels). `quantize_pipeline`
+turns a trained float pipeline into this one (`nerkit quantize`).
+"""
+import warnings
+from io import BytesIO
+from pathlib import Path
+from typing import Callable, Dict, List, Union
+
+import srsly
+import torch
+from spacy.language import Language
+from spacy.util import load_config, load_model, registry
+from spacy_transformers.layers.hf_shim import HFShim
+from spacy_transformers.layers.transformer_model import TransformerModel
+
+ARCHITECTURE = "nerkit.QuantizedTransformerModel.v1"
+FLOAT_ARCHITECTURES = {f"spacy-transformers.TransformerModel.v{n}" for n in (1, 2, 3)}
+
+
+def quantize_linear(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with its Linear layers dynamically quantized to int8 (a copy)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch 2.13 marks torch.ao.quantization deprecated (torchao replaces it)
+        warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per_tensor).*")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def is_quantized(model: torch.nn.Module) -> bool:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
+    return any(isinstance(module, DynamicQuantizedLinear) for module in model.modules())
+
+
+def state_bytes(model: torch.nn.Module) -> bytes:
+    """The quantized model's state dict, float32 tensors stored as float16."""
+    state = model.state_dict()  # in place: the dict's _metadata (module versions) must stay
+    for key, value in state.items():
+        if torch.is_tensor(value) and value.dtype == torch.float32:
+            state[key] = value.half()
+    buffer = BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def load_state(model: torch.nn.Module, data: bytes) -> None:
+    """Load `state_bytes` output strictly, float16 tensors back to the model's dtypes."""
+    with warnings.catch_warnings():  # torch's own loader of quantized tensors uses TypedStorage
+        warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
+        state = torch.load(BytesIO(data), map_location="cpu")
+    expected = model.state_dict()
+    for key, value in state.items():
+        if torch.is_tensor(value) and value.dtype == torch.float16 and key in expected:
+            state[key] = value.to(expected[key].dtype)
+    model.load_state_dict(state)
+
+
+class QuantizedHFShim(HFShim):
+    """HFShim whose model is saved and loaded int8-quantized."""
+
+    def to_bytes(self) -> bytes:
+        msg = srsly.msgpack_loads(super().to_bytes())
+        if self._hfmodel.transformer is not None:
+            if not is_quantized(self._model):
+                self._set_transformer(quantize_linear(self._model))
+            msg["state"] = state_bytes(self._model)
+        return srsly.msgpack_dumps(msg)
+
+    def from_bytes(self, bytes_data: bytes) -> "QuantizedHFShim":
+        msg = srsly.msgpack_loads(bytes_data)
+        if not msg["config"]:  # not initialized: nothing to quantize
+            return super().from_bytes(bytes_data)
+        state, msg["state"] = msg["state"], _empty_state()
+        with warnings.catch_warnings():  # the float model built from the config, its weights come below
+            warnings.filterwarnings("ignore", message="Error loading saved torch state_dict")
+            super().from_bytes(srsly.msgpack_dumps(msg))
+        model = quantize_linear(self._model.to("cpu"))
+        load_state(model, state)
+        self._set_transformer(model.eval())
+        return self
+
+    def _set_transformer(self, model: torch.nn.Module) -> None:
+        self._model = model
+        self._hfmodel.transformer = model
+
+
+def _empty_state() -> bytes:
+    buffer = BytesIO()
+    torch.save({}, buffer)
+    return buffer.getvalue()
+
+
+def use_quantized_shim(model: TransformerModel) -> TransformerModel:
+    """Swap the TransformerModel's HF shim for a QuantizedHFShim over the same
+    HF objects (a float model is quantized when it is next saved)."""
+    wrapper = model.layers[0]
+    shim = wrapper.shims[0]
+    if not isinstance(shim, QuantizedHFShim):
+        wrapper.shims[0] = QuantizedHFShim(
+            shim._hfmodel, config=shim.cfg, optimizer=shim._optimizer, mixed_precision=shim._mixed_precision,
+            config_cls=shim.config_cls, model_cls=shim.model_cls, tokenizer_cls=shim.tokenizer_cls,
+        )
+    return model
+
+
+@registry.architectures(ARCHITECTURE)
+def build_quantized_transformer_model(
+    name: str,
+    get_spans: Callable,
+    tokenizer_config: dict = {},
+    transformer_config: dict = {},
+    mixed_precision: bool = False,
+    grad_scaler_config: dict = {},
+) -> TransformerModel:
+    """`spacy-transformers.TransformerModel.v3` (same arguments), saved and
+    loaded with int8 Linear layers and float16 other weights. Inference on CPU only."""
+    model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
+    return use_quantized_shim(model)
+
+
+def transformer_pipes(nlp: Language) -> List[str]:
+    """Names of the pipes whose model is a TransformerModel (the `transformer` component)."""
+    return [name for name, pipe in nlp.pipeline if isinstance(getattr(pipe, "model", None), TransformerModel)]
+
+
+def quantize_pipeline(source: Union[str, Path], output: Path) -> Dict[str, str]:
+    """Save the trained float pipeline at `source` to `output` with its
+    transformer quantized (int8 Linear, float16 rest); config.cfg names
+    ARCHITECTURE for it. Returns {pipe name: its former architecture}."""
+    nlp = load_model(source)
+    names = transformer_pipes(nlp)
+    if not names:
+        raise ValueError(f"{source}: no transformer component (spacy-transformers' TransformerModel) to quantize")
+    config = load_config(Path(source) / "config.cfg") if Path(source).is_dir() else nlp.config
+    replaced = {}
+    for name in names:
+        architecture = config["components"][name]["model"].get("@architectures")
+        if architecture not in FLOAT_ARCHITECTURES | {ARCHITECTURE}:
+            raise ValueError(f"{source}: pipe '{name}' uses {architecture}; can quantize {sorted(FLOAT_ARCHITECTURES)}")
+        use_quantized_shim(nlp.get_pipe(name).model)
+        replaced[name] = architecture
+    nlp.to_disk(output)
+    saved = load_config(output / "config.cfg", interpolate=False)
+    for name in names:
+        saved["components"][name]["model"]["@architectures"] = ARCHITECTURE
+    saved.to_disk(output / "config.cfg")
+    meta = srsly.read_json(output / "meta.json")
+    meta["name"] = meta["name"] if meta["name"].endswith("_int8") else f"{meta['name']}_int8"
+    srsly.write_json(output / "meta.json", meta)
+    return replaced
