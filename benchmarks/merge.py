@@ -57,8 +57,10 @@ def _measured(part: Optional[Dict[str, Any]]) -> bool:
 
 def best_ours(parts: Dict[str, Dict[str, Any]]) -> Optional[str]:
     """Our best offline pipeline: the spaCy system (not hf_*) with the highest
-    dev F1 (test F1 breaks ties): selected on dev, like the checkpoints."""
-    ours = [s for s, p in parts.items() if s not in HF_SYSTEMS and _measured(p)]
+    dev F1 (test F1 breaks ties): selected on dev, like the checkpoints. A final
+    model trained on train + dev is left out: its dev F1 is on its own training data."""
+    ours = [s for s, p in parts.items()
+            if s not in HF_SYSTEMS and _measured(p) and _get(p, "settings", "train_data") != "train + dev"]
     if not ours:
         return None
     return max(ours, key=lambda s: (_get(parts[s], "dev", "f1") or 0.0, _get(parts[s], "test", "f1") or 0.0))
