@@ -1,0 +1,170 @@
+"""Where training memory goes: RSS over the steps of a short `spacy train`,
+training batches apart from dev evaluations, for variants of the allocator
+settings and config, one child process each, in one run.
+
+    python benchmarks/train_memory.py configs/minilm_tokner_case_goldtok.cfg \
+        corpus/converted/conll03/train.spacy corpus/converted/conll03/dev.spacy \
+        --steps 100 --eval-frequency 100 --out benchmarks/results/train_memory --note "..."
+
+Each child runs with `--code benchmarks/train_memory.py`: its
+`[training.before_update]` callback (nerkit_bench.rss_probe.v1) starts a thread
+that samples the process's RSS every 0.2 s, tagged with the current step and
+phase ("train", or "eval" while `nlp.evaluate` runs), and writes the samples as
+JSON lines; peak RSS per phase and the step of the training peak come from
+them. Writes OUT.json and OUT.md.
+"""
+import argparse
+import json
+import os
+import shlex
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from spacy.util import registry  # noqa: E402
+
+SAMPLE_SECONDS = 0.2
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@registry.callbacks("nerkit_bench.rss_probe.v1")
+def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
+    """before_update callback: RSS samples (time, step, phase, MB) to output_file, as JSON lines."""
+    state: Dict[str, Any] = {"step": 0, "phase": "init"}
+
+    def sample(stream) -> None:
+        while True:
+            stream.write(json.dumps({"t": time.time(), "step": state["step"], "phase": state["phase"],
+                                     "rss_mb": round(rss_mb(), 1)}) + "\n")
+            stream.flush()
+            time.sleep(SAMPLE_SECONDS)
+
+    def before_update(nlp, info: Dict[str, Any]) -> None:
+        if "thread" not in state:
+            evaluate = nlp.evaluate
+
+            def evaluate_tagged(*args, **kwargs):
+                state["phase"] = "eval"
+                try:
+                    return evaluate(*args, **kwargs)
+                finally:
+                    state["phase"] = "train"
+
+            nlp.evaluate = evaluate_tagged
+            state["thread"] = threading.Thread(target=sample, args=(open(output_file, "w", encoding="utf8"),), daemon=True)
+            state["thread"].start()
+        state.update(step=info["step"], phase="train")
+
+    return before_update
+
+
+class Variant(NamedTuple):
+    name: str
+    env: Dict[str, str] = {}
+    overrides: Dict[str, str] = {}
+
+
+VARIANTS = {
+    "default": Variant("default config, glibc malloc defaults"),
+    "arena2": Variant("MALLOC_ARENA_MAX=2", env={"MALLOC_ARENA_MAX": "2"}),
+    "batch500": Variant("batch_by_padded size 500", overrides={"training.batcher.size": "500"}),
+}
+
+
+def summarize(samples: List[Dict[str, Any]]) -> Dict[str, Any]:
+    train = [s for s in samples if s["phase"] == "train"]
+    evals = [s for s in samples if s["phase"] == "eval"]
+    peak = max(train, key=lambda s: s["rss_mb"]) if train else None
+    by_step: Dict[int, float] = {}
+    for s in train:
+        by_step[s["step"]] = max(by_step.get(s["step"], 0.0), s["rss_mb"])
+    return {
+        "peak_train_mb": peak["rss_mb"] if peak else None,
+        "peak_train_step": peak["step"] if peak else None,
+        "peak_eval_mb": max((s["rss_mb"] for s in evals), default=None),
+        "rss_after_first_step_mb": by_step.get(1),
+        "rss_by_step_mb": by_step,
+    }
+
+
+def run_variant(variant: Variant, args, work: Path) -> Dict[str, Any]:
+    from benchmarks.measure import run_child
+
+    samples_path = work / f"{variant.name.replace(' ', '_').replace('=', '')}.jsonl"
+    cmd = [sys.executable, "-m", "spacy", "train", args.config, "--paths.train", args.train, "--paths.dev", args.dev,
+           "--code", __file__, "--training.max_steps", str(args.steps),
+           "--training.eval_frequency", str(args.eval_frequency), "--training.patience", "0",
+           "--training.before_update", json.dumps({"@callbacks": "nerkit_bench.rss_probe.v1", "output_file": str(samples_path)})]
+    for key, value in variant.overrides.items():
+        cmd += [f"--{key}", value]
+    child = run_child(cmd, log_path=work / f"{samples_path.stem}.log", env={**os.environ, **variant.env})
+    samples = [json.loads(line) for line in samples_path.read_text(encoding="utf8").splitlines() if line.strip()]
+    summary = summarize(samples)
+    print(f"[memory] {variant.name}: peak RSS {child['peak_rss_mb']:,.0f} MB (train {summary['peak_train_mb']}, "
+          f"eval {summary['peak_eval_mb']}), rc {child['returncode']}", flush=True)
+    return {"variant": variant.name, "env": variant.env, "overrides": variant.overrides,
+            "peak_rss_mb": child["peak_rss_mb"], "seconds": child["seconds"], "returncode": child["returncode"], **summary}
+
+
+def to_markdown(result: Dict[str, Any]) -> str:
+    from benchmarks.measure import run_lines
+
+    lines = ["# Training memory: RSS over a short `spacy train`", "",
+             f"Config `{result['config']}`, {result['steps']} steps, dev evaluation every {result['eval_frequency']} steps "
+             "(and at step 0). RSS sampled in-process every 0.2 s; peak RSS: the child's max RSS (wait4).", "",
+             *run_lines(result), "",
+             "| variant | peak RSS MB | peak in training MB | at step | peak in evaluation MB | after step 1 MB | seconds |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in result["variants"]:
+        lines.append(f"| {r['variant']} | {r['peak_rss_mb']:,.0f} | {r['peak_train_mb'] or 0:,.0f} | {r['peak_train_step']} "
+                     f"| {r['peak_eval_mb'] or 0:,.0f} | {r['rss_after_first_step_mb'] or 0:,.0f} | {r['seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from benchmarks.measure import machine_info, now, repo_relative, versions, write_json
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config")
+    p.add_argument("train")
+    p.add_argument("dev")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--eval-frequency", type=int, default=100)
+    p.add_argument("--variants", default="default,arena2", help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    p.add_argument("--work", default="benchmarks/work/train_memory")
+    p.add_argument("--out", default="benchmarks/results/train_memory")
+    p.add_argument("--note", default="not stated", help="what else ran on the machine")
+    args = p.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    started = now()
+    rows = [run_variant(VARIANTS[name], args, work) for name in args.variants.split(",")]
+    result = repo_relative({
+        "config": args.config, "train": args.train, "dev": args.dev, "steps": args.steps,
+        "eval_frequency": args.eval_frequency,
+        "command": "python benchmarks/train_memory.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        "concurrent_load": args.note, "started": started, "finished": now(),
+        "machine": machine_info(), "versions": versions(), "variants": rows,
+    })
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out.with_suffix(".json"), result)
+    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
+    print(f"[memory] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
