@@ -126,6 +126,16 @@ def test_all_workflow_smoke(project_copy, capfd):
     assert "Same entities as the trained pipeline" in checked
     assert "nerkit_token_ner from: en_ner_smoke.nerkit_components.token_ner" in checked
     assert "nerkit_token_ner from: nerkit.components.token_ner" in checked
+    # int8: quantize → score → package → fresh venv, the same entities as the int8 pipeline, a smaller wheel
+    project_run(project_copy, "int8", overrides=overrides(config=config, name="ner_smoke", check_text=text))
+    output = capfd.readouterr().out
+    int8_wheel = project_copy / "packages/en_ner_smoke_int8-0.1.0/dist/en_ner_smoke_int8-0.1.0-py3-none-any.whl"
+    assert int8_wheel.stat().st_size < 0.5 * (dist / "en_ner_smoke-0.1.0-py3-none-any.whl").stat().st_size
+    int8_report = srsly.read_json(project_copy / f"metrics/ner_smoke-{config}-int8.json")
+    assert srsly.read_json(int8_wheel.parents[1] / "meta.json")["performance"]["ents_f"] == pytest.approx(
+        int8_report["entity"]["micro"]["f1"])
+    checked = output[output.index("Loaded in a fresh environment, offline, without nerkit"):]
+    assert "Same entities as the trained pipeline" in checked and "(none)" not in checked
 
 
 def train_own_data(project: Path, tiny_bert: Path, shape: str, commands: Tuple[str, ...]) -> str:
