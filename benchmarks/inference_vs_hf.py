@@ -48,6 +48,8 @@ VARIANTS = {
     "packaged": Variant("as packaged"),
     "batch-items-1024": Variant("transformer max_batch_items 1024", max_batch_items=1024),
     "1-thread": Variant("1 torch thread", threads=1),
+    "no-overlap": Variant("window 256, stride 256 (no overlap)", (256, 256)),
+    "no-overlap-1024": Variant("window 256, stride 256, max_batch_items 1024", (256, 256), max_batch_items=1024),
 }
 
 
