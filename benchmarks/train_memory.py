@@ -11,7 +11,11 @@ Each child runs with `--code benchmarks/train_memory.py`: its
 that samples the process's RSS every 0.2 s, tagged with the current step and
 phase ("train", or "eval" while `nlp.evaluate` runs), and writes the samples as
 JSON lines; peak RSS per phase and the step of the training peak come from
-them. Writes OUT.json and OUT.md.
+them. With --eval-memory it also measures evaluation alone, in a fresh process
+per pipeline: RSS before and after `nlp.evaluate` on the whole dev set of the
+config's pipeline, initialized on 20 dev docs (untrained: the memory is the
+same), as the config has it and without its doc_cleaner.
+Writes OUT.json and OUT.md.
 """
 import argparse
 import json
@@ -83,6 +87,40 @@ VARIANTS = {
 }
 
 
+def eval_memory(config_path: str, dev_path: str, without: Optional[str]) -> Dict[str, Any]:
+    """RSS around `nlp.evaluate` on all of dev (this process), the pipe `without` left out."""
+    import resource
+
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+    from spacy.util import load_config
+
+    config = load_config(config_path, interpolate=True)
+    if without:
+        config["nlp"]["pipeline"] = [name for name in config["nlp"]["pipeline"] if name != without]
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in DocBin().from_disk(dev_path).get_docs(nlp.vocab)]
+    nlp.initialize(lambda: examples[:20])
+    before = rss_mb()
+    nlp.evaluate(examples)
+    return {"pipeline": nlp.pipe_names, "rss_before_mb": before, "rss_after_mb": rss_mb(),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_eval_memory(args) -> List[Dict[str, Any]]:
+    import subprocess
+
+    rows = []
+    for without in ("", "doc_cleaner"):
+        out = subprocess.run([sys.executable, __file__, "--eval-child", without or "-", args.config, args.train, args.dev],
+                             capture_output=True, text=True, check=True).stdout
+        rows.append({"without": without or None, **json.loads(out.strip().splitlines()[-1])})
+        print(f"[memory] evaluation, pipeline {rows[-1]['pipeline']}: RSS {rows[-1]['rss_before_mb']:,.0f} -> "
+              f"{rows[-1]['rss_after_mb']:,.0f} MB", flush=True)
+    return rows
+
+
 def summarize(samples: List[Dict[str, Any]]) -> Dict[str, Any]:
     train = [s for s in samples if s["phase"] == "train"]
     evals = [s for s in samples if s["phase"] == "eval"]
@@ -99,10 +137,10 @@ def summarize(samples: List[Dict[str, Any]]) -> Dict[str, Any]:
     }
 
 
-def run_variant(variant: Variant, args, work: Path) -> Dict[str, Any]:
+def run_variant(key: str, variant: Variant, args, work: Path) -> Dict[str, Any]:
     from benchmarks.measure import run_child
 
-    samples_path = work / f"{variant.name.replace(' ', '_').replace('=', '')}.jsonl"
+    samples_path = work / f"{key}.jsonl"
     cmd = [sys.executable, "-m", "spacy", "train", args.config, "--paths.train", args.train, "--paths.dev", args.dev,
            "--code", __file__, "--training.max_steps", str(args.steps),
            "--training.eval_frequency", str(args.eval_frequency), "--training.patience", "0",
@@ -130,12 +168,21 @@ def to_markdown(result: Dict[str, Any]) -> str:
     for r in result["variants"]:
         lines.append(f"| {r['variant']} | {r['peak_rss_mb']:,.0f} | {r['peak_train_mb'] or 0:,.0f} | {r['peak_train_step']} "
                      f"| {r['peak_eval_mb'] or 0:,.0f} | {r['rss_after_first_step_mb'] or 0:,.0f} | {r['seconds']:.0f} |")
+    if result.get("evaluation"):
+        lines += ["", "Evaluation alone (`nlp.evaluate` on all of dev, fresh process each):", "",
+                  "| pipeline | RSS before MB | RSS after MB | added MB |", "|---|---:|---:|---:|"]
+        lines += [f"| {', '.join(r['pipeline'])} | {r['rss_before_mb']:,.0f} | {r['rss_after_mb']:,.0f} "
+                  f"| {r['rss_after_mb'] - r['rss_before_mb']:,.0f} |" for r in result["evaluation"]]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from benchmarks.measure import machine_info, now, repo_relative, versions, write_json
 
+    if argv is None and sys.argv[1:2] == ["--eval-child"]:  # a child of run_eval_memory
+        without, config, _, dev = sys.argv[2:6]
+        print(json.dumps(eval_memory(config, dev, None if without == "-" else without)))
+        return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config")
     p.add_argument("train")
@@ -143,6 +190,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--eval-frequency", type=int, default=100)
     p.add_argument("--variants", default="default,arena2", help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    p.add_argument("--eval-memory", action="store_true", help="also measure dev evaluation alone, with and without doc_cleaner")
     p.add_argument("--work", default="benchmarks/work/train_memory")
     p.add_argument("--out", default="benchmarks/results/train_memory")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
@@ -150,13 +198,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     started = now()
-    rows = [run_variant(VARIANTS[name], args, work) for name in args.variants.split(",")]
+    rows = [run_variant(name, VARIANTS[name], args, work) for name in args.variants.split(",") if name]
+    evaluation = run_eval_memory(args) if args.eval_memory else []
     result = repo_relative({
         "config": args.config, "train": args.train, "dev": args.dev, "steps": args.steps,
         "eval_frequency": args.eval_frequency,
         "command": "python benchmarks/train_memory.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "concurrent_load": args.note, "started": started, "finished": now(),
-        "machine": machine_info(), "versions": versions(), "variants": rows,
+        "machine": machine_info(), "versions": versions(), "variants": rows, "evaluation": evaluation,
     })
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

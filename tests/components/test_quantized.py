@@ -1,6 +1,7 @@
 """The int8 transformer (`nerkit.QuantizedTransformerModel.v1`): a quantized
 copy of a trained pipeline is smaller, survives a save/load round trip with its
 trained weights (not random ones) and finds the float pipeline's entities."""
+import io
 import subprocess
 import sys
 import warnings
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
+import srsly
+import torch
 from spacy.util import load_config, load_model_from_config
 
 from nerkit.components.quantized import ARCHITECTURE, QuantizedHFShim, is_quantized, quantize_pipeline
@@ -34,6 +37,12 @@ def int8_model(float_model, tmp_path_factory) -> Path:
     return path
 
 
+def msgpack_state(msg: dict) -> bytes:
+    """The HF shim's saved state: the transformer's model file is a thinc model whose one shim holds it."""
+    (shim,) = [shim for node_shims in msg["shims"] for shim in node_shims]
+    return srsly.msgpack_loads(shim)["state"]
+
+
 def texts(n: int = 12):
     return [doc.text for doc in read_conll_docs(SAMPLE / "dev.conll", spacy.blank("en").vocab)[:n]]
 
@@ -47,7 +56,13 @@ def test_config_and_size(float_model, int8_model):
     assert config["components"]["transformer"]["model"]["@architectures"] == ARCHITECTURE
     float_size = (float_model / "transformer" / "model").stat().st_size
     int8_size = (int8_model / "transformer" / "model").stat().st_size
-    assert int8_size < 0.6 * float_size, (int8_size, float_size)
+    assert int8_size < 0.7 * float_size, (int8_size, float_size)  # ~0.35 on MiniLM; per-channel scales weigh here
+    msg = srsly.msgpack_loads((int8_model / "transformer" / "model").read_bytes())
+    state = torch.load(io.BytesIO(msgpack_state(msg)), map_location="cpu")
+    tensors = [v for v in state.values() if torch.is_tensor(v)]
+    packed = [v[0] for k, v in state.items() if k.endswith("_packed_params._packed_params")]
+    assert packed and all(w.dtype == torch.qint8 for w in packed)
+    assert tensors and not [t.dtype for t in tensors if t.dtype == torch.float32]
 
 
 def test_round_trip_keeps_the_trained_weights(float_model, int8_model):
