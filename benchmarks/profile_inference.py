@@ -33,9 +33,9 @@ BUCKETS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("word-piece tokenization (HF tokenizers)", ("/tokenizers/", "/transformers/tokenization", "'tokenizers.")),
     ("transformer forward (torch, HF model)", ("/torch/", "/transformers/", "method torch.", "'torch.")),
     ("spacy-transformers glue (spans, alignment, batching)", ("/spacy_transformers/",)),
-    ("thinc layers (listener pooling, case features, head)", ("/thinc/",)),
+    ("thinc layers (listener pooling, case features, head)", ("/thinc/", "numpy_ops.pyx")),
     ("nerkit (token head decoding, Viterbi)", ("/nerkit/",)),
-    ("spaCy (Doc creation, pipe machinery)", ("/spacy/",)),
+    ("spaCy (Doc creation, pipe machinery)", ("/spacy/", ".pyx:", ".pxd:")),  # Cython files come without their path
     ("numpy", ("/numpy/", "numpy.", "'numpy.")),
 )
 OTHER = "other (Python, builtins)"

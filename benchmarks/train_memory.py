@@ -162,9 +162,10 @@ def to_markdown(result: Dict[str, Any]) -> str:
     lines = ["# Training memory: RSS over a short `spacy train`", "",
              f"Config `{result['config']}`, {result['steps']} steps, dev evaluation every {result['eval_frequency']} steps "
              "(and at step 0). RSS sampled in-process every 0.2 s; peak RSS: the child's max RSS (wait4).", "",
-             *run_lines(result), "",
-             "| variant | peak RSS MB | peak in training MB | at step | peak in evaluation MB | after step 1 MB | seconds |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             *run_lines(result), ""]
+    if result["variants"]:
+        lines += ["| variant | peak RSS MB | peak in training MB | at step | peak in evaluation MB | after step 1 MB | seconds |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
     for r in result["variants"]:
         lines.append(f"| {r['variant']} | {r['peak_rss_mb']:,.0f} | {r['peak_train_mb'] or 0:,.0f} | {r['peak_train_step']} "
                      f"| {r['peak_eval_mb'] or 0:,.0f} | {r['rss_after_first_step_mb'] or 0:,.0f} | {r['seconds']:.0f} |")
