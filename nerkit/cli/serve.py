@@ -30,7 +30,7 @@ def serve_command(
     import spacy
 
     try:  # fail here, once, rather than in every worker
-        spacy.load(model)
+        nlp = spacy.load(model)
     except (OSError, ValueError) as err:
         msg.fail(f"Cannot load the pipeline {model!r}", str(err), exits=1)
     os.environ.update(
@@ -41,4 +41,11 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         msg.warn(f"Serving on {host} without an API key: anyone who can reach this port can use it")
     msg.info(f"Serving {model} on http://{host}:{port}/ ({workers} worker(s)); Ctrl-C stops")
-    uvicorn.run("nerkit.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    if workers == 1:  # this process serves, with the pipeline it has loaded
+        from nerkit.serve.app import create_app, settings_from_env
+
+        uvicorn.run(create_app(nlp, settings_from_env()), host=host, port=port, log_level="info")
+    else:  # each worker process loads its own copy
+        del nlp
+        uvicorn.run("nerkit.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")

@@ -145,22 +145,26 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
     return app
 
 
-def app_from_env() -> FastAPI:
-    """The app factory uvicorn calls in each worker process (``nerkit serve
-    --workers N``): the pipeline and settings come from ``NERKIT_SERVE_*``
-    environment variables, which the command sets."""
-    import spacy
-
+def settings_from_env() -> ServeSettings:
+    """The serve settings from the ``NERKIT_SERVE_*`` environment variables that ``nerkit serve`` sets."""
     env = os.environ
     batch_size = env.get("NERKIT_SERVE_BATCH_SIZE")
-    settings = ServeSettings(
+    return ServeSettings(
         max_texts=int(env["NERKIT_SERVE_MAX_TEXTS"]),
         max_chars=int(env["NERKIT_SERVE_MAX_CHARS"]),
         api_key=env.get(API_KEY_ENV) or None,
         log_texts=env.get("NERKIT_SERVE_LOG_TEXTS") == "1",
         batch_size=int(batch_size) if batch_size else None,
     )
-    return create_app(spacy.load(env["NERKIT_SERVE_MODEL"]), settings)
+
+
+def app_from_env() -> FastAPI:
+    """The app factory uvicorn calls in each worker process (``nerkit serve
+    --workers N`` with N > 1): the pipeline and settings come from
+    ``NERKIT_SERVE_*`` environment variables, which the command sets."""
+    import spacy
+
+    return create_app(spacy.load(os.environ["NERKIT_SERVE_MODEL"]), settings_from_env())
 
 
 def _key_checker(api_key: Optional[str]):
