@@ -14,7 +14,7 @@ def quantize_command(
 ) -> None:
     """Save a copy of a transformer pipeline with its transformer's Linear
     layers in int8 (dynamic quantization, per-channel scales) and its word embeddings in float16:
-    about a third of the size, faster on CPU. Inference only, CPU only. Score
+    about 40% of the size, faster on CPU. Inference only, CPU only. Score
     the copy (scripts/evaluate.py) before shipping it."""
     from nerkit.components.quantized import quantize_pipeline
 
