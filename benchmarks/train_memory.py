@@ -45,14 +45,21 @@ def rss_mb() -> float:
 
 @registry.callbacks("nerkit_bench.rss_probe.v1")
 def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
-    """before_update callback: RSS samples (time, step, phase, MB) to output_file, as JSON lines."""
+    """before_update callback: RSS samples (time, step, phase, MB) to output_file,
+    as JSON lines: every SAMPLE_SECONDS from a thread, and at the start and end of
+    each evaluation (so that even a short one has its samples)."""
     state: Dict[str, Any] = {"step": 0, "phase": "init"}
+    lock = threading.Lock()
 
-    def sample(stream) -> None:
+    def record() -> None:
+        with lock:
+            state["stream"].write(json.dumps({"t": time.time(), "step": state["step"], "phase": state["phase"],
+                                              "rss_mb": round(rss_mb(), 1)}) + "\n")
+            state["stream"].flush()
+
+    def sample() -> None:
         while True:
-            stream.write(json.dumps({"t": time.time(), "step": state["step"], "phase": state["phase"],
-                                     "rss_mb": round(rss_mb(), 1)}) + "\n")
-            stream.flush()
+            record()
             time.sleep(SAMPLE_SECONDS)
 
     def before_update(nlp, info: Dict[str, Any]) -> None:
@@ -61,13 +68,16 @@ def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
 
             def evaluate_tagged(*args, **kwargs):
                 state["phase"] = "eval"
+                record()
                 try:
                     return evaluate(*args, **kwargs)
                 finally:
+                    record()
                     state["phase"] = "train"
 
             nlp.evaluate = evaluate_tagged
-            state["thread"] = threading.Thread(target=sample, args=(open(output_file, "w", encoding="utf8"),), daemon=True)
+            state["stream"] = open(output_file, "w", encoding="utf8")
+            state["thread"] = threading.Thread(target=sample, daemon=True)
             state["thread"].start()
         state.update(step=info["step"], phase="train")
 

@@ -87,7 +87,7 @@ def test_train_memory_phases(tiny_bert, tmp_path):
     result = json.loads(out.with_suffix(".json").read_text())
     (row,) = result["variants"]
     assert row["returncode"] == 0 and row["peak_train_mb"] > 50 and row["peak_eval_mb"] > 50
-    assert len(row["rss_by_step_mb"]) >= 3  # a peak for each training step sampled
+    assert row["rss_by_step_mb"] and row["peak_train_step"] is not None
     pipelines = [r["pipeline"] for r in result["evaluation"]]
     assert pipelines == [["transformer", "ner", "doc_cleaner"], ["transformer", "ner"]]
     assert "Evaluation alone" in Path(out.with_suffix(".md")).read_text()

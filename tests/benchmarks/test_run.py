@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from spacy.util import load_config
 
 from benchmarks import merge, run
 from benchmarks.hf_seed import IGNORE, align_labels, encode
@@ -205,12 +206,13 @@ def test_inference_levers(bench):
     conll = read_conll(SAMPLE / "test.conll")
     n_docs, n_sents = len(conll.documents), len(conll.sentences)
     assert n_sents > n_docs
+    trained_batch_items = load_config(model / "config.cfg")["components"]["transformer"]["max_batch_items"]
     for v in inference_levers.VARIANTS:
         row = rows[v.name]
         assert row["batch_size"] == v.batch_size and len(row["pass_seconds"]) == 2
         assert row["words_per_second"] == pytest.approx(row["n_words"] / (sum(row["pass_seconds"]) / 2))
         assert row["window_stride"] == (list(v.window_stride) if v.window_stride else None)
-        assert row["max_batch_items"] == (v.max_batch_items or 4096)  # the config's
+        assert row["max_batch_items"] == (v.max_batch_items or trained_batch_items)  # the config's
         assert row["disabled"] == list(v.disable)
         assert row["unit"] == ("sentence" if v.per_sentence else "document")
         assert row["n_docs"] == (n_sents if v.per_sentence else n_docs)
