@@ -11,7 +11,6 @@ JSON line each. Writes OUT.json and OUT.md.
 """
 import argparse
 import json
-import shlex
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
+from benchmarks.measure import now, repo_relative, run_lines, run_record, write_json  # noqa: E402
 from nerkit.conll import read_conll  # noqa: E402
 
 
@@ -127,10 +126,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = measure(args.model, texts, args.repeats, [int(a) for a in args.actors.split(",") if a])
     rss = model_rss_mb(args.model, texts)
     result = repo_relative({
-        "command": "python benchmarks/annotate_speed.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "model": args.model, "texts": args.texts, "n_texts": len(texts), "n_words": sum(len(t.split()) for t in texts),
-        "repeats": args.repeats, "copies": args.copies, "model_process_peak_rss_mb": rss, "started": started, "finished": now(), "concurrent_load": args.note or "not stated",
-        "machine": machine_info(), "versions": versions(), "rows": rows,
+        "repeats": args.repeats, "copies": args.copies, "model_process_peak_rss_mb": rss, "rows": rows,
+        **run_record("annotate_speed.py", argv, args.note or "not stated", started),
     })
     write_json(args.out + ".json", result)
     Path(args.out + ".md").write_text(to_markdown(result), encoding="utf8")

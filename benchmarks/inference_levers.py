@@ -11,7 +11,6 @@ the way a user would change them; nothing is retrained.
 Writes OUT.json and OUT.md (machine, versions, command, one row per variant).
 """
 import argparse
-import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -19,7 +18,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
+from benchmarks.measure import now, run_lines, run_record, write_results  # noqa: E402
 
 
 class Variant(NamedTuple):
@@ -166,24 +165,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         p.error("--repeats must be at least 1")
     started = now()
     rows = measure(args.model, args.test, repeats=args.repeats)
-    result = {
-        "model": args.model,
-        "test": args.test,
-        "command": "python benchmarks/inference_levers.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "concurrent_load": args.note,
-        "repeats": args.repeats,
-        "started": started,
-        "finished": now(),
-        "machine": machine_info(),
-        "versions": versions(),
-        "variants": rows,
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = repo_relative(result)
-    write_json(out.with_suffix(".json"), result)
-    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
-    print(f"[levers] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    result = {"model": args.model, "test": args.test, "repeats": args.repeats, "variants": rows,
+              **run_record("inference_levers.py", argv, args.note, started)}
+    write_results(args.out, result, to_markdown, "levers")
     return 0
 
 

@@ -28,7 +28,6 @@ a fresh process that loads the pipeline and annotates 64 documents.
 Writes OUT.json and OUT.md (machine, versions, command).
 """
 import argparse
-import shlex
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks.annotate_speed import document_texts, model_rss_mb  # noqa: E402
 from benchmarks.inference_levers import Variant, measure  # noqa: E402
-from benchmarks.measure import dir_size_mb, machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
+from benchmarks.measure import dir_size_mb, now, run_lines, run_record, write_results  # noqa: E402
 
 HF_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 LATENCY_WORDS = (30, 500)
@@ -139,16 +138,14 @@ def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test
     texts = document_texts(test_path)
     rows = []
     for label, path in models:
-        for row in measure(path, test_path, [VARIANTS[v] for v in variants], repeats=repeats):
-            rows.append({"system": f"{label}: {row['variant']}", "kind": "ours", "model": path,
-                         "n_words": row["n_words"], "words_per_second": row["words_per_second"],
-                         "pass_seconds": row["pass_seconds"], "f1": row["f1"], "settings": row})
-        nlp = spacy.load(path)
-        rows[-len(variants)]["latency"] = latency(nlp, latency_texts(test_path), calls)
-        rows[-len(variants)]["model_dir_mb"] = dir_size_mb(path)
-        rows[-len(variants)]["wheel_mb"] = dir_size_mb(wheels[label]) if label in wheels else None
-        rows[-len(variants)]["rss_mb"] = model_rss_mb(path, texts)
-        del nlp
+        model_rows = [{"system": f"{label}: {row['variant']}", "kind": "ours", "model": path,
+                       "n_words": row["n_words"], "words_per_second": row["words_per_second"],
+                       "pass_seconds": row["pass_seconds"], "f1": row["f1"], "settings": row}
+                      for row in measure(path, test_path, [VARIANTS[v] for v in variants], repeats=repeats)]
+        model_rows[0].update(  # the model's own figures go on its first row
+            latency=latency(spacy.load(path), latency_texts(test_path), calls), model_dir_mb=dir_size_mb(path),
+            wheel_mb=dir_size_mb(wheels[label]) if label in wheels else None, rss_mb=model_rss_mb(path, texts))
+        rows += model_rows
     return rows
 
 
@@ -216,17 +213,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = measure_hf(args.hf_model, args.test, args.repeats, args.calls)
     rows += measure_ours(_pairs(args.model, "--model"), dict(_pairs(args.wheel, "--wheel")), args.test, variants,
                          args.repeats, args.calls)
-    result = repo_relative({
-        "test": args.test, "repeats": args.repeats, "calls": args.calls,
-        "command": "python benchmarks/inference_vs_hf.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "concurrent_load": args.note, "started": started, "finished": now(),
-        "machine": machine_info(), "versions": versions(), "rows": rows,
-    })
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out.with_suffix(".json"), result)
-    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
-    print(f"[vs-hf] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    result = {"test": args.test, "repeats": args.repeats, "calls": args.calls, "rows": rows,
+              **run_record("inference_vs_hf.py", argv, args.note, started)}
+    write_results(args.out, result, to_markdown, "vs-hf")
     return 0
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 VERSION_PACKAGES = ("spacy", "spacy-transformers", "transformers", "torch", "thinc", "nerkit")
 
@@ -188,6 +188,30 @@ def write_json(path: Union[str, Path], value: Any) -> Path:
     path = Path(path)
     path.write_text(json.dumps(repo_relative(value), indent=2) + "\n", encoding="utf8")
     return path
+
+
+def run_record(script: str, argv: Optional[Sequence[str]], note: str, started: str) -> Dict[str, Any]:
+    """The fields `run_lines` reads: the command as typed (`python benchmarks/SCRIPT ARGS`),
+    the concurrent-load note, start and finish times, the machine and the versions."""
+    import shlex
+
+    args = list(argv) if argv is not None else sys.argv[1:]
+    return {"command": f"python benchmarks/{script} " + " ".join(shlex.quote(a) for a in args),
+            "concurrent_load": note, "started": started, "finished": now(),
+            "machine": machine_info(), "versions": versions()}
+
+
+def write_results(out: Union[str, Path], result: Dict[str, Any], to_markdown: Callable[[Dict[str, Any]], str],
+                  tag: str) -> Dict[str, Any]:
+    """OUT.json and OUT.md (from `to_markdown`), paths made repo-relative in both;
+    says so on stdout as `[tag] wrote ...`. RETURNS the repo-relative result."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = repo_relative(result)
+    write_json(out.with_suffix(".json"), result)
+    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
+    print(f"[{tag}] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    return result
 
 
 def run_lines(result: Dict[str, Any]) -> List[str]:

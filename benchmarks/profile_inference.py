@@ -18,7 +18,6 @@ Writes OUT.json and OUT.md (the buckets and the top functions by own time).
 import argparse
 import cProfile
 import pstats
-import shlex
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -26,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
+from benchmarks.measure import now, run_lines, run_record, write_results  # noqa: E402
 
 # (bucket, path fragments): the first bucket with a fragment in the function's file wins
 BUCKETS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
@@ -101,16 +100,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
     args = p.parse_args(argv)
     started = now()
-    result = repo_relative({
-        "test": args.test, "profile": profile(args.model, args.test, args.batch_size),
-        "command": "python benchmarks/profile_inference.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "concurrent_load": args.note, "started": started, "finished": now(), "machine": machine_info(), "versions": versions(),
-    })
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out.with_suffix(".json"), result)
-    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
-    print(f"[profile] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    result = {"test": args.test, "profile": profile(args.model, args.test, args.batch_size),
+              **run_record("profile_inference.py", argv, args.note, started)}
+    write_results(args.out, result, to_markdown, "profile")
     return 0
 
 

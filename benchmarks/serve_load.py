@@ -12,7 +12,6 @@ request unless --texts-per-request says more. Writes OUT.json and OUT.md.
 import argparse
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import machine_info, now, repo_relative, run_lines, versions, write_json  # noqa: E402
+from benchmarks.measure import now, repo_relative, run_lines, run_record, write_json  # noqa: E402
 from nerkit.conll import read_conll  # noqa: E402
 
 
@@ -156,9 +155,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         process.terminate()
         process.wait(30)
     result = repo_relative({
-        "command": "python benchmarks/serve_load.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "model": args.model, "texts": args.texts, "n_texts": len(texts), "workers": args.workers,
-        "started": started, "finished": now(), "concurrent_load": args.note or "not stated", "machine": machine_info(), "versions": versions(), "rows": rows,
+        "model": args.model, "texts": args.texts, "n_texts": len(texts), "workers": args.workers, "rows": rows,
+        **run_record("serve_load.py", argv, args.note or "not stated", started),
     })
     write_json(args.out + ".json", result)
     Path(args.out + ".md").write_text(to_markdown(result), encoding="utf8")

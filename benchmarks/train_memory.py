@@ -20,7 +20,6 @@ Writes OUT.json and OUT.md.
 import argparse
 import json
 import os
-import shlex
 import sys
 import threading
 import time
@@ -188,7 +187,7 @@ def to_markdown(result: Dict[str, Any]) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from benchmarks.measure import machine_info, now, repo_relative, versions, write_json
+    from benchmarks.measure import now, run_record, write_results
 
     if argv is None and sys.argv[1:2] == ["--eval-child"]:  # a child of run_eval_memory
         without, config, _, dev = sys.argv[2:6]
@@ -211,18 +210,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = now()
     rows = [run_variant(name, VARIANTS[name], args, work) for name in args.variants.split(",") if name]
     evaluation = run_eval_memory(args) if args.eval_memory else []
-    result = repo_relative({
-        "config": args.config, "train": args.train, "dev": args.dev, "steps": args.steps,
-        "eval_frequency": args.eval_frequency,
-        "command": "python benchmarks/train_memory.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "concurrent_load": args.note, "started": started, "finished": now(),
-        "machine": machine_info(), "versions": versions(), "variants": rows, "evaluation": evaluation,
-    })
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out.with_suffix(".json"), result)
-    out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
-    print(f"[memory] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    result = {"config": args.config, "train": args.train, "dev": args.dev, "steps": args.steps,
+              "eval_frequency": args.eval_frequency, "variants": rows, "evaluation": evaluation,
+              **run_record("train_memory.py", argv, args.note, started)}
+    write_results(args.out, result, to_markdown, "memory")
     return 0
 
 
