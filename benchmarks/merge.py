@@ -5,6 +5,8 @@ and results/conll03.md, with the targets computed from whatever parts exist.
 """
 import argparse
 import json
+import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -64,6 +66,36 @@ def best_ours(parts: Dict[str, Dict[str, Any]]) -> Optional[str]:
     if not ours:
         return None
     return max(ours, key=lambda s: (_get(parts[s], "dev", "f1") or 0.0, _get(parts[s], "test", "f1") or 0.0))
+
+
+def seed_groups(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Runs of one recipe that differ only in their seed: spaCy parts of one
+    system whose tags are the same once a `seedN` suffix is dropped, on the same
+    training data. Each group with two or more scored runs: its seeds, test F1s,
+    mean and spread."""
+    groups: Dict[tuple, Dict[int, str]] = {}
+    for system, part in parts.items():
+        if system in HF_SYSTEMS or not _measured(part):
+            continue
+        tag = _get(part, "run_settings", "tag") or ""
+        data = _get(part, "settings", "train_data") or "train"
+        base = system.removesuffix("_traindev" if data == "train + dev" else "").removesuffix(f"_{tag}" if tag else "")
+        seed = int((_get(part, "settings", "overrides") or {}).get("system.seed", 0))
+        recipe = "_".join(x for x in (base, re.sub(r"_?seed\d+$", "", tag)) if x)
+        groups.setdefault((recipe, data), {})[seed] = system
+    out = []
+    for (recipe, data), by_seed in groups.items():
+        if len(by_seed) < 2:
+            continue
+        runs = [(seed, by_seed[seed]) for seed in sorted(by_seed)]
+        f1s = [parts[s]["test"]["f1"] for _, s in runs]
+        # raw text with the tokenizer the default config ships (hyphenated words kept whole) where measured
+        raw = [_get(parts[s], "test_raw_text_keep_hyphens", "f1") or _get(parts[s], "test_raw_text", "f1") for _, s in runs]
+        out.append({"recipe": recipe, "train_data": data, "seeds": [seed for seed, _ in runs],
+                    "systems": [s for _, s in runs], "test_f1": f1s, "mean": statistics.fmean(f1s),
+                    "stdev": statistics.stdev(f1s), "min": min(f1s), "max": max(f1s),
+                    "raw_text_f1": raw, "raw_text_mean": statistics.fmean(raw) if None not in raw else None})
+    return out
 
 
 def _verdict(value: float, needs: float, *, at_most: bool = False) -> str:
@@ -176,6 +208,16 @@ def render_markdown(merged: Dict[str, Any]) -> str:
               "(spaCy: `nlp.pipe`; HF: our forward loop under `torch.inference_mode()`); HF pipeline: "
               "`pipeline(\"token-classification\", aggregation_strategy=\"first\")` on the same test sentences. "
               "Peak RSS: max RSS of the training process. Size: the saved model directory.", ""]
+    seeds = merged.get("seeds") or []
+    if seeds:
+        lines += ["## Seeds", "", "One recipe, several seeds (test F1; spread = max − min; stdev is the sample's; raw text with the default config's tokenizer, hyphenated words kept whole):", "",
+                  "| recipe | trained on | seeds | test F1 per seed | mean | spread | stdev | raw-text mean |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]
+        lines += [f"| `{g['recipe']}` | {g['train_data']} | {', '.join(map(str, g['seeds']))} | "
+                  + ", ".join(f"{f * 100:.2f}" for f in g["test_f1"])
+                  + f" | {g['mean'] * 100:.2f} | {(g['max'] - g['min']) * 100:.2f} | {g['stdev'] * 100:.2f} | "
+                  + f"{_fmt(g['raw_text_mean'], '.2f', 100)} |" for g in seeds]
+        lines.append("")
     lines += ["## Systems", ""] + [f"- `{s}`: {p.get('description', '–')}" for s, p in parts.items()] + [""]
     if merged.get("inference_levers"):
         lines += ["Inference settings (window/stride, batch size, threads, document context), each file on one "
@@ -243,6 +285,7 @@ def merge(parts_dir: Path, results: Path) -> Dict[str, Any]:
         "best_ours": best_ours(parts),
         "inference_levers": sorted(path.name for path in Path(results).glob("inference_levers*.md")),
         "targets": targets(parts),
+        "seeds": seed_groups(parts),
         "systems": parts,
     }
     results = Path(results)

@@ -89,10 +89,22 @@ class Variant(NamedTuple):
     overrides: Dict[str, str] = {}
 
 
+LEAN = "nerkit.training_memory.v1"
+
+
+def _lean(**settings) -> Dict[str, str]:
+    """The config override that sets [initialize.after_init] to LEAN with `settings`."""
+    return {"initialize.after_init": json.dumps({"@callbacks": LEAN, **settings})}
+
+
 VARIANTS = {
-    "default": Variant("default config, glibc malloc defaults"),
+    "default": Variant("the config as it is"),
     "arena2": Variant("MALLOC_ARENA_MAX=2", env={"MALLOC_ARENA_MAX": "2"}),
     "batch500": Variant("batch_by_padded size 500", overrides={"training.batcher.size": "500"}),
+    "plain": Variant(f"no {LEAN}: no gradient checkpointing, glibc's malloc defaults", overrides={"initialize.after_init": "null"}),
+    "mmap": Variant(f"{LEAN}: mmap threshold fixed at 128 KiB only", overrides=_lean(gradient_checkpointing=False)),
+    "checkpointing": Variant(f"{LEAN}: gradient checkpointing only", overrides=_lean(mmap_threshold=0)),
+    "lean": Variant(f"{LEAN}: gradient checkpointing + mmap threshold 128 KiB", overrides=_lean()),
 }
 
 

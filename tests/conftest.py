@@ -50,6 +50,7 @@ def tiny_search_config(tiny_bert: Path, path: Path) -> Path:
     config = load_config(ROOT / "configs" / "minilm_tokner_case_goldtok.cfg")
     config["components"]["transformer"]["model"]["name"] = str(tiny_bert)
     config["initialize"]["before_init"] = None
+    config["initialize"]["after_init"]["mmap_threshold"] = 0  # process-wide: not in pytest's process (searches train in it)
     config["training"]["optimizer"]["learn_rate"].update(warmup_steps=0, initial_rate=0.001)
     config["training"]["batcher"]["size"] = 500
     config.to_disk(path)

@@ -82,10 +82,11 @@ def test_train_memory_phases(tiny_bert, tmp_path):
         DocBin(docs=docs).to_disk(converted / f"{split}.spacy")
     out = tmp_path / "memory"
     assert train_memory.main([str(config), str(converted / "train.spacy"), str(converted / "dev.spacy"),
-                              "--steps", "4", "--eval-frequency", "2", "--variants", "default", "--eval-memory",
+                              "--steps", "4", "--eval-frequency", "2", "--variants", "default,plain", "--eval-memory",
                               "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
     result = json.loads(out.with_suffix(".json").read_text())
-    (row,) = result["variants"]
+    row, plain = result["variants"]
+    assert plain["returncode"] == 0 and plain["overrides"] == {"initialize.after_init": "null"}
     assert row["returncode"] == 0 and row["peak_train_mb"] > 50 and row["peak_eval_mb"] > 50
     assert row["rss_by_step_mb"] and row["peak_train_step"] is not None
     pipelines = [r["pipeline"] for r in result["evaluation"]]

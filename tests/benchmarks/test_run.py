@@ -354,3 +354,34 @@ def test_hf_doc_part(tiny_bert, tmp_path):
     assert (f"- `hf_doc`: {windows['windows']} training windows, {windows['shrunk_for_piece_limit']} shrunk and 0 "
             "truncated for the 512-piece limit; words without a piece set to O: dev 0, test 0; stop: max-steps.") in md
     assert merge.best_ours(json.loads((tmp_path / "results" / "conll03.json").read_text())["systems"]) is None
+
+
+def test_seed_groups():
+    def run(system, tag, test, seed=None, data="train"):
+        part = _part(system, 0.9, test, test_raw_text__f1=test - 0.01)
+        part["run_settings"] = {"tag": tag}
+        part["settings"] = {"train_data": data, "overrides": {"system.seed": str(seed)} if seed is not None else {}}
+        return part
+
+    parts = {p["system"]: p for p in (
+        run("spacy_ner_w256", "w256", 0.80),
+        run("spacy_ner_w256_seed1", "w256_seed1", 0.84, seed=1),
+        run("spacy_ner_w256_seed2_traindev", "w256_seed2", 0.85, seed=2, data="train + dev"),
+        run("spacy_ner_lr", "lr", 0.70),
+    )}
+    parts["hf_seed"] = _part("hf_seed", 0.9, 0.5)
+    (group,) = merge.seed_groups(parts)  # a single-seed recipe or a lone train + dev run is no group
+    assert group["recipe"] == "spacy_ner_w256" and group["train_data"] == "train"
+    assert group["seeds"] == [0, 1] and group["systems"] == ["spacy_ner_w256", "spacy_ner_w256_seed1"]
+    assert group["mean"] == pytest.approx(0.82) and group["max"] - group["min"] == pytest.approx(0.04)
+    assert group["raw_text_mean"] == pytest.approx(0.81)
+    parts["spacy_ner_w256_traindev"] = run("spacy_ner_w256_traindev", "w256", 0.86, data="train + dev")
+    groups = {g["train_data"]: g for g in merge.seed_groups(parts)}
+    assert groups["train + dev"]["seeds"] == [0, 2] and groups["train + dev"]["mean"] == pytest.approx(0.855)
+    parts["spacy_ner"] = run("spacy_ner", "", 0.90)  # a system's own part (no tag) and a seed-only tag
+    parts["spacy_ner_seed3"] = run("spacy_ner_seed3", "seed3", 0.92, seed=3)
+    assert sorted((g["recipe"], g["train_data"], g["seeds"]) for g in merge.seed_groups(parts)) == [
+        ("spacy_ner", "train", [0, 3]), ("spacy_ner_w256", "train", [0, 1]), ("spacy_ner_w256", "train + dev", [0, 2])]
+    md = merge.render_markdown({"generated": "now", "systems": parts, "best_ours": None, "targets": [],
+                                "seeds": list(groups.values()), "machines": [], "versions": []})
+    assert "| `spacy_ner_w256` | train + dev | 0, 2 | 86.00, 85.00 | 85.50 | 1.00 | 0.71 | 84.50 |" in md

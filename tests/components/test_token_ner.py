@@ -49,6 +49,8 @@ def config_with_tiny_bert(name: str, tiny_bert: Path) -> Config:
     config = load_config(CONFIGS / name, interpolate=True)
     config["components"]["transformer"]["model"]["name"] = str(tiny_bert)
     config["initialize"]["before_init"] = None
+    if config["initialize"].get("after_init"):  # the allocator setting is process-wide: not in the test process
+        config["initialize"]["after_init"]["mmap_threshold"] = 0
     return config
 
 

@@ -1,0 +1,81 @@
+"""``nerkit.training_memory.v1``: bound the memory a training run takes.
+
+Two causes of training memory, measured in benchmarks/results/train_memory.md:
+
+- **Activations.** A step keeps every transformer layer's activations for the
+  backward pass; on whole CoNLL documents (256-piece windows, about 1,000
+  tokens a batch) that is the largest share of a step's memory. With gradient
+  checkpointing the Hugging Face model keeps each layer's input only and
+  recomputes the layer in the backward pass: the same gradients (dropout masks
+  are replayed) for about one more forward pass of compute.
+- **The allocator.** glibc serves a freed large buffer's size from its heap
+  afterwards (its mmap threshold grows with each freed mmapped buffer, up to
+  32 MB), and tensors of varying shapes fragment that heap: RSS grows step
+  after step. A fixed threshold keeps large buffers mmapped, so they go back
+  to the operating system when freed.
+
+    [initialize.after_init]
+    @callbacks = "nerkit.training_memory.v1"
+    gradient_checkpointing = true
+    mmap_threshold = 131072
+
+Both change training only (``after_init`` runs when training initializes the
+pipeline): a saved or packaged pipeline loads and predicts as without them.
+"""
+import ctypes
+import ctypes.util
+from typing import Callable, List
+
+from spacy.language import Language
+from spacy.util import registry
+from wasabi import msg
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def transformer_modules(nlp: Language) -> List:
+    """The Hugging Face models of the pipeline's transformer components."""
+    found = []
+    for _, pipe in nlp.pipeline:
+        hf = getattr(getattr(pipe, "model", None), "transformer", None) if hasattr(pipe, "listeners") else None
+        if hf is not None:
+            found.append(hf)
+    return found
+
+
+def enable_gradient_checkpointing(nlp: Language) -> None:
+    """Turn on the gradient checkpointing of every transformer in the pipeline
+    (non-reentrant torch checkpointing)."""
+    models = transformer_modules(nlp)
+    if not models:
+        raise ValueError("nerkit.training_memory.v1: gradient_checkpointing needs an initialized transformer component")
+    for hf in models:
+        if not getattr(hf, "supports_gradient_checkpointing", False):
+            raise ValueError(f"nerkit.training_memory.v1: {type(hf).__name__} does not support gradient checkpointing")
+        hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def set_mmap_threshold(size: int) -> bool:
+    """Fix glibc's mmap threshold at `size` bytes (it also stops its dynamic
+    growth); RETURNS False where the C library has no mallopt (not glibc)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    mallopt = getattr(libc, "mallopt", None)
+    return bool(mallopt and mallopt(M_MMAP_THRESHOLD, int(size)) == 1)
+
+
+@registry.callbacks("nerkit.training_memory.v1")
+def training_memory(gradient_checkpointing: bool = True, mmap_threshold: int = 131072) -> Callable[[Language], Language]:
+    """An ``[initialize.after_init]`` callback: gradient checkpointing of the
+    transformers, and glibc's mmap threshold fixed at `mmap_threshold` bytes
+    (0: glibc's default)."""
+    if mmap_threshold < 0:
+        raise ValueError(f"nerkit.training_memory.v1: mmap_threshold must be >= 0 bytes, not {mmap_threshold}")
+
+    def apply(nlp: Language) -> Language:
+        if gradient_checkpointing:
+            enable_gradient_checkpointing(nlp)
+        if mmap_threshold and not set_mmap_threshold(mmap_threshold):
+            msg.warn("nerkit.training_memory.v1: this C library has no glibc mallopt; mmap_threshold left as it is")
+        return nlp
+
+    return apply

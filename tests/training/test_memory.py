@@ -1,0 +1,89 @@
+"""`nerkit.training_memory.v1`: with gradient checkpointing the transformer
+recomputes its layers in the backward pass (so it does not keep their
+activations) and training takes the same steps as without it; with a fixed mmap
+threshold freed large buffers go back to the operating system."""
+import subprocess
+import sys
+
+import pytest
+import spacy
+from spacy.util import load_model_from_config
+
+from nerkit.training.memory import set_mmap_threshold, training_memory, transformer_modules
+
+from ..components.test_token_ner import config_with_tiny_bert, sample_examples, train
+
+# the allocator setting is process-wide: left out here, tested in a child process below
+CALLBACK = {"@callbacks": "nerkit.training_memory.v1", "mmap_threshold": 0}
+
+
+def pipeline(tiny_bert, checkpointing: bool):
+    config = config_with_tiny_bert("minilm_tokner_case_goldtok.cfg", tiny_bert)
+    config["initialize"]["after_init"] = CALLBACK if checkpointing else None
+    return load_model_from_config(config, auto_fill=True)
+
+
+def layer_calls(nlp, examples, steps: int) -> tuple:
+    """(ner losses, forward calls of the first encoder layer) over `steps` updates with dropout."""
+    nlp.initialize(lambda: examples)  # builds the HF model; train() initializes again from the same seed
+    calls = []
+    losses = None
+
+    def count(*_):
+        calls.append(1)
+
+    (hf,) = transformer_modules(nlp)
+    handle = hf.encoder.layer[0].register_forward_pre_hook(count)  # recomputation may stop before the forward ends
+    try:
+        losses = train(nlp, examples, steps=steps, drop=0.1)
+    finally:
+        handle.remove()
+    return losses, len(calls), hf
+
+
+def test_same_training_steps_with_layers_recomputed(tiny_bert):
+    plain, checkpointed = pipeline(tiny_bert, False), pipeline(tiny_bert, True)
+    examples = sample_examples(plain, n=3, max_tokens=40)
+    losses, calls, hf = layer_calls(plain, examples, steps=3)
+    assert not hf.is_gradient_checkpointing
+    ck_losses, ck_calls, ck_hf = layer_calls(checkpointed, sample_examples(checkpointed, n=3, max_tokens=40), steps=3)
+    assert ck_hf.is_gradient_checkpointing
+    assert ck_calls == 2 * calls > 0  # each layer runs again in the backward pass
+    # the same dropout masks are replayed: the same losses step by step
+    assert ck_losses == pytest.approx(losses, rel=1e-4)
+    assert losses[-1] < losses[0]
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match="needs an initialized transformer"):
+        training_memory(mmap_threshold=0)(spacy.blank("en"))
+    with pytest.raises(ValueError, match="mmap_threshold must be >= 0"):
+        training_memory(mmap_threshold=-1)
+    nlp = spacy.blank("en")
+    assert training_memory(gradient_checkpointing=False, mmap_threshold=0)(nlp) is nlp
+
+
+# A child process frees one 8 MB buffer (glibc then raises its mmap threshold to
+# 8 MB), allocates 64 more and frees all but the last: heap memory below a live
+# buffer cannot be given back, mmapped buffers are.
+FRAGMENT = """
+import sys, numpy
+from nerkit.training.memory import set_mmap_threshold
+def rss():
+    return int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+if sys.argv[1] == "fixed":
+    assert set_mmap_threshold(131072)
+numpy.ones(1 << 20)  # 8 MB, freed at once
+before = rss()
+buffers = [numpy.ones(1 << 20) for _ in range(64)]
+last = buffers[-1]
+del buffers
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_fixed_mmap_threshold_gives_freed_memory_back():
+    held = {mode: int(subprocess.run([sys.executable, "-c", FRAGMENT, mode], capture_output=True, text=True,
+                                     check=True).stdout) for mode in ("glibc", "fixed")}
+    assert held["glibc"] > 400 and held["fixed"] < 40, held  # MB still resident after the frees
