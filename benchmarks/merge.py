@@ -20,7 +20,7 @@ SEED = "hf_seed"
 HF_SYSTEMS = ("hf_seed", "hf_seed_lr1e-4", "hf_doc")
 ORDER = ("hf_seed", "hf_seed_lr1e-4", "hf_doc", "spacy_ner", "spacy_tokner", "spacy_case", "spacy_tokner_case", "cnn")
 F1_TARGET = 0.910
-F1_OVER_SEED = 0.015
+F1_OVER_HF = 0.015
 INFER_WPS = 2000.0
 INFER_OVER_PIPELINE = 2.0
 TRAIN_WPS = 600.0
@@ -98,6 +98,13 @@ def seed_groups(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
     return out
 
 
+def strongest_hf(parts: Dict[str, Dict[str, Any]]) -> Optional[str]:
+    """The HF system with the best dev F1 (selected on dev, as ours): the one
+    our F1 target is measured against."""
+    hf = [s for s in HF_SYSTEMS if _measured(parts.get(s))]
+    return max(hf, key=lambda s: parts[s]["dev"]["f1"] or 0.0) if hf else None
+
+
 def _verdict(value: float, needs: float, *, at_most: bool = False) -> str:
     return "met" if (value <= needs if at_most else value >= needs) else "missed"
 
@@ -133,7 +140,8 @@ def targets(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
     infer = _get(bp, "inference", "words_per_second")
     train = _get(bp, "training", "words_per_second")
     to_best = _get(bp, "training", "seconds_to_best")
-    seed_f1 = _get(seed, "test", "f1")
+    hf = strongest_hf(parts)
+    hf_f1 = _get(parts.get(hf), "test", "f1") if hf else None
     pipe = _get(seed, "inference", "hf_pipeline", "words_per_second")
     seed_train = _get(seed, "training", "words_per_second")
 
@@ -142,8 +150,9 @@ def targets(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
 
     rows = [
         _target("test F1 ≥ 91.0", test_f1, F1_TARGET, "F1", system=best, missing=no_ours),
-        _target("test F1 ≥ hf_seed test F1 + 1.5", test_f1, seed_f1 + F1_OVER_SEED if seed_f1 is not None else None,
-                "F1", system=best, missing=miss((bp, no_ours), (seed, no_seed))),
+        _target(f"test F1 ≥ the strongest HF system's ({hf or 'none yet'}) test F1 + 1.5", test_f1,
+                hf_f1 + F1_OVER_HF if hf_f1 is not None else None, "F1", system=best,
+                missing=miss((bp, no_ours), (hf, "no HF system measured yet"))),
         _target("inference ≥ 2,000 words/s", infer, INFER_WPS, "words/s", system=best, missing=no_ours),
         _target("inference ≥ 2× the HF pipeline", infer, pipe * INFER_OVER_PIPELINE if pipe else None, "words/s",
                 system=best, missing=miss((bp, no_ours), (pipe, f"{SEED} HF pipeline speed not measured yet"))),
