@@ -219,7 +219,8 @@ def render_markdown(merged: Dict[str, Any]) -> str:
               "Peak RSS: max RSS of the training process. Size: the saved model directory.", ""]
     seeds = merged.get("seeds") or []
     if seeds:
-        lines += ["## Seeds", "", "One recipe, several seeds (test F1; spread = max − min; stdev is the sample's; raw text with the default config's tokenizer, hyphenated words kept whole):", "",
+        lines += ["## Seeds", "", "One recipe, several seeds (test F1; spread = max − min; stdev is the sample's; "
+                  "raw text with the default config's tokenizer, hyphenated words kept whole):", "",
                   "| recipe | trained on | seeds | test F1 per seed | mean | spread | stdev | raw-text mean |",
                   "|---|---|---|---|---:|---:|---:|---:|"]
         lines += [f"| `{g['recipe']}` | {g['train_data']} | {', '.join(map(str, g['seeds']))} | "
