@@ -35,12 +35,8 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 def transformer_modules(nlp: Language) -> List:
     """The Hugging Face models of the pipeline's transformer components."""
-    found = []
-    for _, pipe in nlp.pipeline:
-        hf = getattr(getattr(pipe, "model", None), "transformer", None) if hasattr(pipe, "listeners") else None
-        if hf is not None:
-            found.append(hf)
-    return found
+    models = (getattr(getattr(pipe, "model", None), "transformer", None) for _, pipe in nlp.pipeline)
+    return [hf for hf in models if hf is not None]
 
 
 def enable_gradient_checkpointing(nlp: Language) -> None:

@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.util import load_model_from_config
 
-from nerkit.training.memory import set_mmap_threshold, training_memory, transformer_modules
+from nerkit.training.memory import training_memory, transformer_modules
 
 from ..components.test_token_ner import config_with_tiny_bert, sample_examples, train
 
@@ -27,7 +27,6 @@ def layer_calls(nlp, examples, steps: int) -> tuple:
     """(ner losses, forward calls of the first encoder layer) over `steps` updates with dropout."""
     nlp.initialize(lambda: examples)  # builds the HF model; train() initializes again from the same seed
     calls = []
-    losses = None
 
     def count(*_):
         calls.append(1)
