@@ -7,7 +7,10 @@ one run on one machine.
   test file's sentences.
 - HF pipeline: transformers' pipeline("token-classification",
   aggregation_strategy="first") on the same sentences joined by spaces.
-  Both HF rows use the pipelines' backbone (all-MiniLM-L6-v2 unless --hf-model)
+- HF forward loop in bfloat16: the same loop on a bfloat16 copy of the model,
+  the lever our pipelines use on CPUs with native bfloat16
+  (nerkit.inference_precision.v1).
+  The HF rows use the pipelines' backbone (all-MiniLM-L6-v2 unless --hf-model)
   with a freshly initialised token-classification head: speed does not depend on
   the head's weights, and the HF systems' F1 is in conll03.md.
 - Ours: `nlp.pipe` over the test documents (gold tokens and sentence starts),
@@ -28,6 +31,7 @@ a fresh process that loads the pipeline and annotates 64 documents.
 Writes OUT.json and OUT.md (machine, versions, command).
 """
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -113,10 +117,17 @@ def measure_hf(name: str, test_path: str, repeats: int, calls: int, batch_size: 
     def hf_pipeline() -> None:
         list(pipe(texts, batch_size=batch_size))
 
+    model16 = copy.deepcopy(model).to(torch.bfloat16)  # the loop with our bfloat16 lever, for a fair ratio
+
+    def loop16() -> None:
+        predict_tags(model16, tokenizer, words, id2label, batch_size=batch_size)
+
     predict_tags(model, tokenizer, words[:64], id2label, batch_size=batch_size)  # warm-up
+    predict_tags(model16, tokenizer, words[:64], id2label, batch_size=batch_size)
     list(pipe(texts[:64], batch_size=batch_size))
     rows = []
-    for system, run in (("HF forward loop (sentences, length-sorted)", loop), ("HF pipeline", hf_pipeline)):
+    for system, run in (("HF forward loop (sentences, length-sorted)", loop), ("HF pipeline", hf_pipeline),
+                        ("HF forward loop, bfloat16 weights", loop16)):
         seconds = [_timed(run) for _ in range(repeats)]
         rows.append({"system": system, "kind": "hf", "model": name, "n_words": n_words,
                      "words_per_second": n_words / statistics.median(seconds), "pass_seconds": seconds,

@@ -1,10 +1,12 @@
 """spaCy components: the token-classification NER head (`nerkit_token_ner`,
 model `nerkit.TokenTagger.v1`), the case-aware embedding
 (`nerkit.CaseAwareListener.v1`), the constrained Viterbi decoder they use,
-the tokenizer callback `nerkit.keep_hyphenated_words.v1` and the int8
-transformer `nerkit.QuantizedTransformerModel.v1`.
+the tokenizer callback `nerkit.keep_hyphenated_words.v1`, the int8
+transformer `nerkit.QuantizedTransformerModel.v1` and bfloat16 inference
+(`nerkit.inference_precision.v1`).
 Registered on import and through the entry points in pyproject.toml."""
 from .models import build_case_aware_listener, build_case_features, build_token_tagger
+from .precision import inference_precision
 from .quantized import build_quantized_transformer_model, quantize_pipeline
 from .token_ner import TokenNER, make_token_ner
 from .tokenizer import create_keep_hyphenated_words
@@ -17,6 +19,7 @@ __all__ = [
     "build_quantized_transformer_model",
     "build_token_tagger",
     "create_keep_hyphenated_words",
+    "inference_precision",
     "is_valid",
     "make_tags",
     "make_token_ner",

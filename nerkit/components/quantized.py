@@ -148,11 +148,19 @@ def quantize_pipeline(source: Union[str, Path], output: Path) -> Dict[str, str]:
     """Save the trained float pipeline at `source` to `output` with its
     transformer quantized (int8 Linear, float16 word embeddings); config.cfg names
     ARCHITECTURE for it. Returns {pipe name: its former architecture}."""
-    nlp = load_model(source)
+    from .precision import float32_overrides  # a bfloat16 load (on CPUs that have it) would round the weights
+
+    if Path(source).is_dir():
+        config = load_config(Path(source) / "config.cfg")
+        nlp = load_model(source, config=float32_overrides(config))
+    else:  # an installed package: its config comes with it
+        nlp = load_model(source)
+        config = nlp.config
+        if float32_overrides(config):
+            nlp = load_model(source, config=float32_overrides(config))
     names = transformer_pipes(nlp)
     if not names:
         raise ValueError(f"{source}: no transformer component (spacy-transformers' TransformerModel) to quantize")
-    config = load_config(Path(source) / "config.cfg") if Path(source).is_dir() else nlp.config
     replaced = {}
     for name in names:
         architecture = config["components"][name]["model"].get("@architectures")

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from spacy.util import load_config
+from thinc.api import Config
 
 from .plot import write_plot
 from .space import SearchSpace
@@ -46,9 +46,11 @@ def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return max(complete, key=lambda row: (row["value"], -row["trial"])) if complete else None
 
 
-def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", output_dir: Path) -> Dict[str, Any]:
+def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", config_text: str,
+                  output_dir: Path) -> Dict[str, Any]:
     """Write results.json, results.md, plot.png and (once a trial completed)
-    best.cfg into `output_dir`. RETURNS the JSON data."""
+    best.cfg, from the trials' config `config_text`, into `output_dir`.
+    RETURNS the JSON data."""
     rows = trial_rows(study)
     best = best_row(rows)
     data = {
@@ -59,7 +61,7 @@ def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", ou
         "trials": rows,
     }
     if best is not None:
-        (output_dir / BEST_CONFIG).write_text(best_config_text(space, settings, best), encoding="utf8")
+        (output_dir / BEST_CONFIG).write_text(best_config_text(space, settings, config_text, best), encoding="utf8")
         data["best"] = {
             "trial": best["trial"], "value": best["value"], "step": best["best_step"], "params": best["params"],
             "overrides": space.overrides(best["params"]), "config": str(output_dir / BEST_CONFIG),
@@ -71,13 +73,13 @@ def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", ou
     return data
 
 
-def best_config_text(space: SearchSpace, settings: "SearchSettings", best: Dict[str, Any]) -> str:
-    """The searched config with the best trial's parameters and the search's
+def best_config_text(space: SearchSpace, settings: "SearchSettings", config_text: str, best: Dict[str, Any]) -> str:
+    """The searched config (`config_text`) with the best trial's parameters and the search's
     extra overrides, but the config's own paths (null) and schedule: a config
     for `spacy train` and project.yml's `train` command."""
     searched = space.overrides(best["params"])
     extra = {k: v for k, v in settings.overrides.items() if not k.startswith("paths.")}
-    config = load_config(settings.config, overrides={**extra, **searched}, interpolate=False)
+    config = Config().from_str(config_text, overrides={**extra, **searched}, interpolate=False)
     steps = f"{settings.steps}-step trials" if settings.steps else "trials"
     header = [
         f"Best trial of a hyperparameter search (nerkit search): trial {best['trial']},",

@@ -159,6 +159,10 @@ def run_search(
     if isinstance(pruner, str):
         eval_frequency = settings.eval_frequency or load_config(settings.config)["training"]["eval_frequency"]
         pruner = make_pruner(pruner, eval_frequency, startup_trials)
+    raw = Path(settings.config).read_bytes()  # the trials' config, whatever the file becomes during the search
+    if hashlib.sha256(raw).hexdigest() != settings.config_sha256:
+        raise SearchError(f"{settings.config} changed after the search's settings were made")
+    config_text = raw.decode("utf8")
     study = open_study(output_dir, settings, pruner, seed)
     for number in requeue_interrupted(study):
         log(f"Trial {number} was interrupted: it runs again with the same parameters")
@@ -167,19 +171,19 @@ def run_search(
         log(f"Resuming {output_dir / STUDY_FILE}: {done} of {n_trials} trials finished")
 
     def objective(trial: Any) -> float:
-        return _run_one(trial, space, settings, output_dir, use_gpu, log)
+        return _run_one(trial, space, settings, config_text, output_dir, use_gpu, log)
 
     def after_trial(study: Any, trial: Any) -> None:
-        write_reports(study, space, settings, output_dir)
+        write_reports(study, space, settings, config_text, output_dir)
 
     if n_trials > done:
         study.optimize(objective, n_trials=n_trials - done, callbacks=[after_trial])
-    write_reports(study, space, settings, output_dir)
+    write_reports(study, space, settings, config_text, output_dir)
     return study
 
 
-def _run_one(trial: Any, space: SearchSpace, settings: SearchSettings, output_dir: Path, use_gpu: int,
-             log: Callable[[str], None]) -> float:
+def _run_one(trial: Any, space: SearchSpace, settings: SearchSettings, config_text: str, output_dir: Path,
+             use_gpu: int, log: Callable[[str], None]) -> float:
     from optuna import TrialPruned
 
     overrides = space.sample(trial)
@@ -189,7 +193,7 @@ def _run_one(trial: Any, space: SearchSpace, settings: SearchSettings, output_di
     reporter = TrialReporter(trial, settings.metric)
     start = time.perf_counter()
     try:
-        train_trial(settings.config, {**settings.fixed_overrides(), **overrides}, trial_dir, reporter, use_gpu=use_gpu)
+        train_trial(config_text, {**settings.fixed_overrides(), **overrides}, trial_dir, reporter, use_gpu=use_gpu)
     except TrialPruned:
         remove_models(trial_dir, keep_best=False)
         raise

@@ -1,4 +1,6 @@
-"""One trial: `spacy train` in this process on a config with overrides, its
+"""One trial: `spacy train` in this process on a config (its text, read once
+when the search starts, so that editing the file does not change later trials)
+with overrides, its
 evaluations reported to the trial (nerkit.OptunaLogger.v1), its output in its
 own folder. Training in-process lets the pruner stop a run between two
 evaluations; the memory is freed before the next trial."""
@@ -6,11 +8,10 @@ import gc
 import shutil
 import sys
 from pathlib import Path
-from typing import IO, Any, Dict, Union
+from typing import IO, Any, Dict
 
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
-from spacy.util import load_config
 from thinc.api import Config
 
 from .logger import TrialReporter, reporting_to
@@ -18,16 +19,16 @@ from .logger import TrialReporter, reporting_to
 LOGGER = "nerkit.OptunaLogger.v1"
 
 
-def trial_config(config_path: Union[str, Path], overrides: Dict[str, Any]) -> Config:
+def trial_config(config_text: str, overrides: Dict[str, Any]) -> Config:
     """The config with `overrides` applied (not interpolated, as `spacy train`
     loads it) and its logger wrapped to report to the active trial."""
-    config = load_config(config_path, overrides=overrides, interpolate=False)
+    config = Config().from_str(config_text, overrides=overrides, interpolate=False)
     config["training"]["logger"] = {"@loggers": LOGGER, "logger": config["training"]["logger"]}
     return config
 
 
 def train_trial(
-    config_path: Union[str, Path],
+    config_text: str,
     overrides: Dict[str, Any],
     output_dir: Path,
     reporter: TrialReporter,
@@ -35,12 +36,12 @@ def train_trial(
     use_gpu: int = -1,
     stdout: IO = sys.stdout,
 ) -> None:
-    """Train `config_path` with `overrides` into `output_dir` (model-best,
+    """Train the config `config_text` with `overrides` into `output_dir` (model-best,
     model-last), reporting each dev evaluation to `reporter`.
 
     RAISES optuna.TrialPruned: when the pruner stops the trial.
     """
-    config = trial_config(config_path, overrides)
+    config = trial_config(config_text, overrides)
     output_dir.mkdir(parents=True, exist_ok=True)
     nlp = init_nlp(config, use_gpu=use_gpu)
     try:

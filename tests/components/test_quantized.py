@@ -12,22 +12,12 @@ import pytest
 import spacy
 import srsly
 import torch
-from spacy.util import load_config, load_model_from_config
+from spacy.util import load_config
 
 from nerkit.components.quantized import ARCHITECTURE, QuantizedHFShim, is_quantized, quantize_pipeline
 from nerkit.conll import read_conll_docs
 
-from .test_token_ner import SAMPLE, config_with_tiny_bert, ents, sample_examples, train
-
-
-@pytest.fixture(scope="module")
-def float_model(tiny_bert, tmp_path_factory) -> Path:
-    """The default config on the tiny BERT, trained until it finds entities, saved."""
-    nlp = load_model_from_config(config_with_tiny_bert("minilm_tokner_case_goldtok.cfg", tiny_bert), auto_fill=True)
-    train(nlp, sample_examples(nlp, n=4, max_tokens=60), steps=40, lr=0.003)
-    path = tmp_path_factory.mktemp("float") / "model"
-    nlp.to_disk(path)
-    return path
+from .test_token_ner import SAMPLE, ents
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 study file, the table, the plot, best.cfg, resuming (finished trials are not
 redone, an interrupted one runs again), pruning, and the command line."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,24 @@ def test_an_interrupted_trial_runs_again_with_its_parameters(setup, tmp_path):
     first, again = study.trials
     assert first.state.name == "FAIL" and again.state.name == "COMPLETE"
     assert again.params == params and again.user_attrs["retry_of"] == 0
+
+
+def test_editing_the_config_during_a_search_changes_none_of_its_trials(setup, tmp_path):
+    config, space_path, train, dev = setup
+    edited = tmp_path / "config.cfg"
+    shutil.copy(config, edited)
+    space = load_space(space_path)
+    settings = make_settings(edited, space, train, dev, steps=4, eval_frequency=2)
+
+    def log(line: str) -> None:  # trial 1 starts: someone edits the config file
+        if line.startswith("Trial 1:"):
+            edited.write_text("[nlp]\nlang = broken\n", encoding="utf8")
+
+    study = run_search(space, settings, tmp_path / "out", 2, pruner="none", log=log)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert "broken" not in (tmp_path / "out" / "best.cfg").read_text()
+    with pytest.raises(SearchError, match="config.cfg changed after the search's settings were made"):
+        run_search(space, settings, tmp_path / "out", 3, pruner="none", log=lambda line: None)
 
 
 class AlwaysPrune(optuna.pruners.BasePruner):
