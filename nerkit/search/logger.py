@@ -29,11 +29,14 @@ SetupLogger = Callable[[Language, IO, IO], Tuple[LogStep, Callable[[], None]]]
 class TrialReporter:
     """Reports each evaluation's `metric` to an Optuna trial at its training
     step, remembers the scores, and raises optuna.TrialPruned when the trial
-    should stop."""
+    should stop. An evaluation at `last_step` (the trial's max_steps) is not
+    put to the pruner: the trial has run its whole schedule, and pruning it
+    then would save nothing and drop its score."""
 
-    def __init__(self, trial: Any, metric: str = "ents_f"):
+    def __init__(self, trial: Any, metric: str = "ents_f", last_step: Optional[int] = None):
         self.trial = trial
         self.metric = metric
+        self.last_step = last_step
         self.scores: Dict[int, float] = {}  # step -> dev score
 
     def __call__(self, info: Dict[str, Any]) -> None:
@@ -44,7 +47,7 @@ class TrialReporter:
         step, value = int(info["step"]), float(other[self.metric] or 0.0)
         self.scores[step] = value
         self.trial.report(value, step)
-        if self.trial.should_prune():
+        if (self.last_step is None or step < self.last_step) and self.trial.should_prune():
             from optuna import TrialPruned
 
             raise TrialPruned(f"pruned at step {step}: dev {self.metric} {value:.4f}")

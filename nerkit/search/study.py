@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import srsly
 from spacy.util import load_config
+from thinc.api import Config
 
 from ._compat import require_search_libs
 from .logger import TrialReporter
@@ -163,6 +164,8 @@ def run_search(
     if hashlib.sha256(raw).hexdigest() != settings.config_sha256:
         raise SearchError(f"{settings.config} changed after the search's settings were made")
     config_text = raw.decode("utf8")
+    max_steps = settings.steps or Config().from_str(config_text, interpolate=False)["training"].get("max_steps")
+    last_step = max_steps if isinstance(max_steps, int) and max_steps > 0 else None  # 0: no step limit
     study = open_study(output_dir, settings, pruner, seed)
     for number in requeue_interrupted(study):
         log(f"Trial {number} was interrupted: it runs again with the same parameters")
@@ -171,7 +174,7 @@ def run_search(
         log(f"Resuming {output_dir / STUDY_FILE}: {done} of {n_trials} trials finished")
 
     def objective(trial: Any) -> float:
-        return _run_one(trial, space, settings, config_text, output_dir, use_gpu, log)
+        return _run_one(trial, space, settings, config_text, last_step, output_dir, use_gpu, log)
 
     def after_trial(study: Any, trial: Any) -> None:
         write_reports(study, space, settings, config_text, output_dir)
@@ -182,15 +185,15 @@ def run_search(
     return study
 
 
-def _run_one(trial: Any, space: SearchSpace, settings: SearchSettings, config_text: str, output_dir: Path,
-             use_gpu: int, log: Callable[[str], None]) -> float:
+def _run_one(trial: Any, space: SearchSpace, settings: SearchSettings, config_text: str, last_step: Optional[int],
+             output_dir: Path, use_gpu: int, log: Callable[[str], None]) -> float:
     from optuna import TrialPruned
 
     overrides = space.sample(trial)
     trial_dir = output_dir / "trials" / f"trial-{trial.number:03d}"
     trial.set_user_attr("output", str(trial_dir))
     log(f"Trial {trial.number}: " + ", ".join(f"{k}={v!r}" for k, v in trial.params.items()))
-    reporter = TrialReporter(trial, settings.metric)
+    reporter = TrialReporter(trial, settings.metric, last_step)
     start = time.perf_counter()
     try:
         train_trial(config_text, {**settings.fixed_overrides(), **overrides}, trial_dir, reporter, use_gpu=use_gpu)

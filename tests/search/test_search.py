@@ -143,6 +143,24 @@ def test_a_pruned_trial_keeps_no_model_and_gives_no_best_config(setup, tmp_path)
     assert "| 0 | pruned |" in (tmp_path / "results.md").read_text()
 
 
+class PruneFromStep(optuna.pruners.BasePruner):
+    def __init__(self, step: int):
+        self.step = step
+
+    def prune(self, study, trial) -> bool:
+        return trial.last_step >= self.step
+
+
+def test_the_last_evaluation_is_not_put_to_the_pruner(setup, tmp_path):
+    study = search(setup, tmp_path, n_trials=1, steps=4, pruner=PruneFromStep(2))
+    (trial,) = study.trials  # pruned at step 2 of 4, as asked
+    assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [0, 2]
+    study = search(setup, tmp_path / "last", n_trials=1, steps=4, pruner=PruneFromStep(4))
+    (trial,) = study.trials  # step 4 ends the schedule: complete, with its score
+    assert trial.state.name == "COMPLETE" and list(trial.intermediate_values) == [0, 2, 4]
+    assert trial.value == max(trial.intermediate_values.values())
+
+
 def test_a_key_both_fixed_and_searched_is_refused(setup):
     config, space_path, train, dev = setup
     with pytest.raises(SearchError, match="searches training.dropout, which the search's options also set"):
