@@ -157,14 +157,14 @@ def run_search(
         import spacy
 
         spacy.require_gpu(use_gpu)
-    if isinstance(pruner, str):
-        eval_frequency = settings.eval_frequency or load_config(settings.config)["training"]["eval_frequency"]
-        pruner = make_pruner(pruner, eval_frequency, startup_trials)
     raw = Path(settings.config).read_bytes()  # the trials' config, whatever the file becomes during the search
     if hashlib.sha256(raw).hexdigest() != settings.config_sha256:
         raise SearchError(f"{settings.config} changed after the search's settings were made")
     config_text = raw.decode("utf8")
-    max_steps = settings.steps or Config().from_str(config_text, interpolate=False)["training"].get("max_steps")
+    training = Config().from_str(config_text)["training"]
+    if isinstance(pruner, str):
+        pruner = make_pruner(pruner, settings.eval_frequency or training["eval_frequency"], startup_trials)
+    max_steps = settings.steps or training.get("max_steps")
     last_step = max_steps if isinstance(max_steps, int) and max_steps > 0 else None  # 0: no step limit
     study = open_study(output_dir, settings, pruner, seed)
     for number in requeue_interrupted(study):

@@ -35,7 +35,8 @@ def test_inference_vs_hf_rows(models, tiny_bert, tmp_path):
                                  "--variants", "packaged,batch-items-1024", "--out", str(out)]) == 0
     result = json.loads(out.with_suffix(".json").read_text())
     systems = [r["system"] for r in result["rows"]]
-    assert systems == ["HF forward loop (sentences, length-sorted)", "HF pipeline", "float: as packaged",
+    assert systems == ["HF forward loop (sentences, length-sorted)", "HF pipeline", "HF forward loop, bfloat16 weights",
+                       "float: as packaged",
                        "float: transformer max_batch_items 1024", "int8: as packaged",
                        "int8: transformer max_batch_items 1024"]
     rows = {r["system"]: r for r in result["rows"]}
