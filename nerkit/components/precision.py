@@ -21,7 +21,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
-from .quantized import QuantizedHFShim, transformer_pipes
+from .quantized import QuantizedHFShim, swap_shim, transformer_pipes
 
 CALLBACK = "nerkit.inference_precision.v1"
 DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -94,17 +94,8 @@ class PrecisionHFShim(HFShim):
 def use_precision_shim(model: TransformerModel, dtype: torch.dtype) -> TransformerModel:
     """Swap the TransformerModel's HF shim for a PrecisionHFShim over the same
     HF objects. An int8 transformer (QuantizedHFShim) keeps its own."""
-    wrapper = model.layers[0]
-    shim = wrapper.shims[0]
-    if isinstance(shim, QuantizedHFShim):
-        return model
-    if not isinstance(shim, PrecisionHFShim):
-        shim = PrecisionHFShim(
-            shim._hfmodel, config=shim.cfg, optimizer=shim._optimizer, mixed_precision=shim._mixed_precision,
-            config_cls=shim.config_cls, model_cls=shim.model_cls, tokenizer_cls=shim.tokenizer_cls,
-        )
-        wrapper.shims[0] = shim
-    shim.inference_dtype = dtype
+    if not isinstance(model.layers[0].shims[0], QuantizedHFShim):
+        swap_shim(model, PrecisionHFShim).inference_dtype = dtype
     return model
 
 

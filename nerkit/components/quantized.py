@@ -19,7 +19,7 @@ turns a trained float pipeline into this one (`nerkit quantize`).
 import warnings
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Dict, List, Union
+from typing import Callable, Dict, List, Type, Union
 
 import srsly
 import torch
@@ -111,16 +111,24 @@ def _empty_state() -> bytes:
     return buffer.getvalue()
 
 
-def use_quantized_shim(model: TransformerModel) -> TransformerModel:
-    """Swap the TransformerModel's HF shim for a QuantizedHFShim over the same
-    HF objects (a float model is quantized when it is next saved)."""
+def swap_shim(model: TransformerModel, shim_cls: Type[HFShim]) -> HFShim:
+    """The TransformerModel's HF shim as a `shim_cls` over the same HF objects:
+    the shim itself if it is one, else a new one put in its place."""
     wrapper = model.layers[0]
     shim = wrapper.shims[0]
-    if not isinstance(shim, QuantizedHFShim):
-        wrapper.shims[0] = QuantizedHFShim(
+    if not isinstance(shim, shim_cls):
+        shim = shim_cls(
             shim._hfmodel, config=shim.cfg, optimizer=shim._optimizer, mixed_precision=shim._mixed_precision,
             config_cls=shim.config_cls, model_cls=shim.model_cls, tokenizer_cls=shim.tokenizer_cls,
         )
+        wrapper.shims[0] = shim
+    return shim
+
+
+def use_quantized_shim(model: TransformerModel) -> TransformerModel:
+    """Swap the TransformerModel's HF shim for a QuantizedHFShim over the same
+    HF objects (a float model is quantized when it is next saved)."""
+    swap_shim(model, QuantizedHFShim)
     return model
 
 

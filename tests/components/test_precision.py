@@ -16,7 +16,7 @@ from nerkit.components import precision
 from nerkit.components.precision import FLOAT32, PrecisionHFShim, inference_precision, resolve_dtype
 from nerkit.components.quantized import QuantizedHFShim, quantize_pipeline
 
-from .test_quantized import hidden, msgpack_state, texts
+from .test_quantized import cosine, hidden, msgpack_state, texts
 from .test_token_ner import config_with_tiny_bert, ents, sample_examples
 
 BFLOAT16 = {"nlp": {"after_pipeline_creation": {"dtype": "bfloat16"}}}
@@ -28,11 +28,6 @@ def shim(nlp):
 
 def dtype(nlp) -> torch.dtype:
     return next(shim(nlp)._model.parameters()).dtype
-
-
-def cosine(a: numpy.ndarray, b: numpy.ndarray) -> float:
-    a, b = a.ravel(), b.ravel()
-    return float(a @ b / (numpy.linalg.norm(a) * numpy.linalg.norm(b)))
 
 
 def test_bfloat16_load_finds_the_float32_entities(float_model):
