@@ -13,8 +13,10 @@ when complete: an error or an interrupt leaves no output (and no temp file).
 
 Bad input (a line that is not valid UTF-8 or JSON, a JSON line that is not an
 object, lacks the text field or whose text is not a string or holds a lone
-surrogate, an invalid CoNLL document) raises ``AnnotateError`` (``FILE:LINE: reason``), or with
-``skip_invalid`` is skipped and counted in ``Summary.skipped``.
+surrogate, a text longer than ``nlp.max_length``, an invalid CoNLL document)
+raises ``AnnotateError`` (``FILE:LINE: reason``), or with ``skip_invalid`` is
+skipped and counted in ``Summary.skipped``. The output may not be the input
+file (``check_output_path``).
 
 ``nerkit annotate`` (``nerkit/cli/annotate.py``) is the command line.
 """
@@ -217,8 +219,9 @@ def read_conll_stream(path: Union[str, Path], n_sents: int = 10) -> Iterator[Uni
     and its sentence starts. The file is read one document at a time (a
     ``-DOCSTART-`` document, or before the first marker ``n_sents``
     sentences) and each is parsed by ``nerkit.conll.read_conll_text``: the
-    format ``scripts/convert.py`` reads (token first, tag last). The tags are
-    not used; scheme violations in them are no error (lenient), anything
+    format ``scripts/convert.py`` reads (token first, tag last), and also
+    tokens only (one column; ``allow_tokens_only``), per document. The tags
+    are not used; scheme violations in them are no error (lenient), anything
     else invalid makes the document invalid."""
     block: List[str] = []  # the lines of the current document
     first = nbytes = n_done = 0  # its first line, its bytes, its complete sentences
@@ -254,7 +257,7 @@ def _conll_items(
         return
     try:
         parsed = read_conll_text("\n".join(block), path_name=str(path), n_sents=n_sents, lenient=True,
-                                 first_line_no=first)
+                                 first_line_no=first, allow_tokens_only=True)
     except ConllError as err:
         yield Invalid(err.line_no, nbytes, f"{err.reason}: {err.line!r}")
         return
@@ -278,6 +281,33 @@ def read_items(
     if fmt == "conll":
         return read_conll_stream(path, n_sents)
     raise ValueError(f"Unknown input format {fmt!r}")
+
+
+def within_max_length(nlp: Language, item: Union[Item, Invalid]) -> Union[Item, Invalid]:
+    """``item``, or ``Invalid`` if it is a text longer than ``nlp.max_length``,
+    which spaCy refuses (E088). Such a text is an error rather than split:
+    offsets and one output record per input line stay simple, and the limit
+    can be raised (``nlp.max_length``, ``--max-length``). CoNLL documents are
+    not checked: a ``Doc`` of given words skips the tokenizer and its limit."""
+    if isinstance(item, Invalid) or item.words is not None or len(item.text) <= nlp.max_length:
+        return item
+    return Invalid(item.line_no, item.nbytes,
+                   f"text of {len(item.text):,} characters exceeds the pipeline's max_length ({nlp.max_length:,}); "
+                   "split it, or raise the limit (nlp.max_length, nerkit annotate --max-length)")
+
+
+def check_output_path(input_path: Union[str, Path], output_path: Union[str, Path]) -> None:
+    """Refuse to write the output onto the input: the same path, or the same
+    file through a link (the input would be replaced by its annotation).
+
+    RAISES ValueError: If ``output_path`` is the input file.
+    """
+    both_exist = os.path.exists(input_path) and os.path.exists(output_path)
+    if Path(input_path).resolve() == Path(output_path).resolve() or (
+        both_exist and os.path.samefile(input_path, output_path)
+    ):
+        raise ValueError(f"The output {str(output_path)!r} is the input file {str(input_path)!r}: "
+                         "write to another path (the input would be replaced)")
 
 
 # --- writers -----------------------------------------------------------------
@@ -410,8 +440,9 @@ def annotate(
     progress (bool): Show a progress bar on stderr.
     RETURNS (Summary): Counts and seconds.
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
-    RAISES ValueError: On an unknown format or scheme, or a chunk size below 1.
+    RAISES ValueError: On an unknown format or scheme, a chunk size below 1, or the output being the input.
     """
+    check_output_path(input_path, output_path)
     in_format = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
     writer_class = WRITERS[resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format")]
     scheme = normalize_scheme(scheme)
@@ -420,6 +451,7 @@ def annotate(
     summary = Summary()
     start = time.perf_counter()
     items = read_items(input_path, in_format, text_key=text_key, n_sents=n_sents)
+    items = (within_max_length(nlp, item) for item in items)
     with contextlib.closing(_Progress(input_path, progress)) as bar, atomic_file(output_path) as file_:
 
         def count(item: Item, doc: Doc) -> None:

@@ -31,7 +31,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from .annotate import (
     INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, Item, JsonlWriter, Summary, N_EXAMPLES, _annotate_chunk,
-    decode_line, jsonl_item, memory_zone, resolve_format, txt_item, word_count,
+    check_output_path, decode_line, jsonl_item, memory_zone, resolve_format, txt_item, within_max_length, word_count,
 )
 from .conll.docs import atomic_file
 
@@ -76,12 +76,14 @@ class Annotator:
     Each output row holds the annotated JSON line (``b""`` for a blank jsonl
     line), or the reason the line is invalid, and its words and labels."""
 
-    def __init__(self, model: str, fmt: str, text_key: str, torch_threads: int, batch_size: Optional[int]) -> None:
+    def __init__(self, model: str, fmt: str, text_key: str, torch_threads: int, batch_size: Optional[int],
+                 max_length: Optional[int] = None) -> None:
         import spacy
         import torch
 
         torch.set_num_threads(torch_threads)
         self.nlp = spacy.load(model)
+        self.nlp.max_length = max_length or self.nlp.max_length
         self.fmt, self.text_key, self.batch_size = fmt, text_key, batch_size
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, list]:
@@ -99,6 +101,7 @@ class Annotator:
                 item = jsonl_item(line_no, len(raw), text, reason, self.text_key)
             if item is None:  # a blank jsonl line
                 continue
+            item = within_max_length(self.nlp, item)
             if isinstance(item, Item):
                 items.append(item)
                 rows.append(row)
@@ -132,6 +135,7 @@ def annotate_ray(
     batch_size: Optional[int] = None,
     rows_per_batch: int = 256,
     skip_invalid: bool = False,
+    max_length: Optional[int] = None,
 ) -> Summary:
     """Annotate ``input_path`` on Ray into ``output_path`` (jsonl).
 
@@ -141,10 +145,13 @@ def annotate_ray(
     torch_threads (int): torch threads in each actor.
     batch_size (Optional[int]): ``nlp.pipe`` batch size inside an actor.
     rows_per_batch (int): Lines per ``map_batches`` batch.
+    max_length (Optional[int]): ``nlp.max_length`` in the actors; None: the pipeline's.
     Other arguments as ``nerkit.annotate.annotate``.
     RETURNS (Summary): Counts and seconds (Ray's start-up included).
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
+    RAISES ValueError: On a format it leaves to the local engine, or the output being the input.
     """
+    check_output_path(input_path, output_path)
     fmt = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
     if fmt == "conll":
         raise ValueError("--engine ray reads txt and jsonl; annotate CoNLL files with the local engine")
@@ -163,7 +170,7 @@ def annotate_ray(
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     lines = ray.data.read_datasource(LineDatasource(str(Path(input_path).resolve())))
     annotated = lines.map_batches(
-        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size),
+        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size, max_length),
         batch_size=rows_per_batch, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus, num_gpus=num_gpus,
         batch_format="numpy", max_restarts=0,
     )

@@ -5,6 +5,8 @@ Format accepted:
   the token, the tag is column ``tag_column`` (default -1, the last). Every token
   line must have as many columns as the file's first token line. With 3 or more
   columns, column 2 is kept as the POS tag (``ConllSentence.pos``).
+  With ``allow_tokens_only`` (``nerkit annotate``'s input) one column is
+  accepted too: tokens only, every tag ``O``.
 - Columns are split on spaces and tabs only: other characters (e.g. a no-break
   space) may be part of a token. A line starting with a space or tab is an
   error (empty token).
@@ -131,11 +133,14 @@ def read_conll_text(
     n_sents: int = 10,
     lenient: bool = False,
     first_line_no: int = 1,
+    allow_tokens_only: bool = False,
 ) -> ConllFile:
     """Parse CoNLL text; same options as ``read_conll``. ``path_name`` is the
     file name used in error messages and ``ConllFile.path``; ``first_line_no``
     the line number of the text's first line in that file (for a piece of a
-    file read in parts).
+    file read in parts). ``allow_tokens_only``: a text whose first token line
+    has one column is tokens only, every tag ``O`` (text to annotate; training
+    data keeps needing a tag).
     """
     scheme = normalize_scheme(scheme, allow_auto=True)
     if n_sents < 1:
@@ -145,7 +150,7 @@ def read_conll_text(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    documents, empty_docs = _parse(lines, path_name, tag_column, n_sents, first_line_no)
+    documents, empty_docs = _parse(lines, path_name, tag_column, n_sents, first_line_no, allow_tokens_only)
     sentences = [sent for doc in documents for sent in doc.sentences]
     if not sentences:
         raise ConllError(path_name, first_line_no, lines[0], "no tokens found (empty file)")
@@ -162,7 +167,8 @@ def read_conll_text(
 
 
 def _parse(
-    lines: List[str], path_name: str, tag_column: int, n_sents: int, first_line_no: int = 1
+    lines: List[str], path_name: str, tag_column: int, n_sents: int, first_line_no: int = 1,
+    allow_tokens_only: bool = False,
 ) -> Tuple[List[ConllDocument], int]:
     """Split lines into documents of sentences (no tag validation yet); also
     count the ``-DOCSTART-`` documents that hold no tokens."""
@@ -205,23 +211,23 @@ def _parse(
             continue
         if not n_cols:  # the first token line fixes the column count
             n_cols, first_line = len(cols), i
-            if n_cols < 2:
+            if n_cols < 2 and not allow_tokens_only:
                 raise ConllError(path_name, i, line, "expected at least 2 columns (token and tag)")
-            if not -n_cols <= tag_column < n_cols or tag_column % n_cols == 0:
+            if n_cols > 1 and (not -n_cols <= tag_column < n_cols or tag_column % n_cols == 0):
                 raise ConllError(
                     path_name, i, line, f"tag_column {tag_column} is not a tag column of {n_cols} columns"
                 )
-            tag_idx = tag_column % n_cols
+            tag_idx = tag_column % n_cols  # 0 (the token) for tokens only: no tag
             pos_idx = 1 if n_cols >= 3 else 0
         elif len(cols) != n_cols:
             raise ConllError(
                 path_name, i, line,
-                f"expected {n_cols} columns (as on line {first_line}), found {len(cols)}",
+                f"expected {n_cols} column{'s' if n_cols > 1 else ''} (as on line {first_line}), found {len(cols)}",
             )
         if not has_markers and not tokens and not current:
             doc_line = i  # implicit first document
         tokens.append(cols[0])
-        tags.append(cols[tag_idx])
+        tags.append(cols[tag_idx] if tag_idx else "O")
         if pos_idx:
             pos.append(cols[pos_idx])
         line_nos.append(i)

@@ -1,12 +1,18 @@
 """nerkit annotate (nerkit.annotate + nerkit/cli): every input and output
 format, input order kept through the length sort, fields kept, character
-offsets, bad input (FILE:LINE, exit 1, no output), --skip-invalid, the output
-written only when complete, CoNLL tokens kept, the installed console script.
-Pipelines are spacy.blank("en") + entity_ruler: cheap, nothing trained."""
+offsets, bad input (FILE:LINE, exit 1, no output), texts over max_length,
+--skip-invalid, the output never the input, the output written only when
+complete (errors, SIGINT, SIGTERM), CoNLL tokens kept (tokens-only CoNLL too),
+the installed console script. Pipelines are spacy.blank("en") + entity_ruler:
+cheap, nothing trained."""
+import hashlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +23,7 @@ from typer.testing import CliRunner
 
 from nerkit.annotate import AnnotateError, annotate, conll_lines
 from nerkit.cli import app
-from nerkit.conll import read_conll_text
+from nerkit.conll import ConllError, read_conll_text
 
 PATTERNS = [
     {"label": "PER", "pattern": "Peter"},
@@ -254,6 +260,30 @@ def test_unknown_suffix_is_a_usage_error(model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.data"]
 
 
+def test_conll_tokens_only_and_mixed_documents(model, tmp_path):
+    # one column (what users annotate); a tagged document and a tokens-only one in one file
+    (tmp_path / "in.conll").write_text("Peter\nvisited\nNew\nYork\n\nParis\n")
+    result = invoke(model, tmp_path / "in.conll", tmp_path / "out.conll")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.conll").read_text() == (
+        "-DOCSTART- -X- -X- O\n\nPeter B-PER\nvisited O\nNew B-GPE\nYork I-GPE\n\nParis B-GPE\n\n"
+    )
+    (tmp_path / "mixed.conll").write_text(CONLL + "\n-DOCSTART-\n\nPeter\nin\nParis\n")
+    result = invoke(model, tmp_path / "mixed.conll", tmp_path / "mixed.jsonl")
+    assert result.exit_code == 0, result.output
+    assert [ents(r) for r in read_jsonl(tmp_path / "mixed.jsonl")][1:] == [
+        [("Paris", "GPE")], [("Peter", "PER"), ("Paris", "GPE")],
+    ]
+    # within a document the column count stays fixed
+    (tmp_path / "bad.conll").write_text("Peter\nParis B-LOC\n")
+    result = invoke(model, tmp_path / "bad.conll", tmp_path / "bad.jsonl")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.conll'}:2: expected 1 column (as on line 1), found 2: 'Paris B-LOC'" in result.stderr
+    # training data (the converter's reader) still needs a tag
+    with pytest.raises(ConllError, match="expected at least 2 columns"):
+        read_conll_text("Peter\n")
+
+
 # --- bad input -----------------------------------------------------------------
 
 GOOD_LINE = b'{"text": "Peter in Paris"}\n'
@@ -312,6 +342,67 @@ def test_skip_invalid_conll_skips_the_document(model, tmp_path):
     assert re.search(r"Skipped \(invalid\)\s+1\b", result.stdout)
 
 
+def test_text_over_max_length_is_invalid_input(model, tmp_path):
+    # spaCy refuses it (E088); it is a FILE:LINE error, or skipped with --skip-invalid
+    path = tmp_path / "in.txt"
+    path.write_text("Peter in Paris\n" + "x" * 1_000_001 + "\n" + " " * 1_000_001 + "\nParis\n")
+    result = invoke(model, path, tmp_path / "out.jsonl")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"{path}:2: text of 1,000,001 characters exceeds the pipeline's max_length (1,000,000); " in result.stderr
+    assert "Traceback" not in result.output and "E088" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    result = invoke(model, path, tmp_path / "out.jsonl", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["Peter in Paris", "Paris"]
+    assert re.search(r"Skipped \(invalid\)\s+2\b", result.stdout) and f"{path}:3: text of 1,000,001" in result.stdout
+    summary = annotate(make_nlp(), path, tmp_path / "out2.jsonl", skip_invalid=True)
+    assert (summary.texts, summary.skipped) == (2, 2)
+
+
+def test_max_length_option_and_conll_documents(model, tmp_path):
+    (tmp_path / "in.jsonl").write_text(GOOD_LINE.decode() + '{"text": "Peter in Paris, Peter in Paris"}\n')
+    result = invoke(model, tmp_path / "in.jsonl", tmp_path / "out.jsonl", "--max-length", "20")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'in.jsonl'}:2: text of 30 characters exceeds the pipeline's max_length (20); " in result.stderr
+    # a CoNLL document is a Doc of its words: spaCy's limit does not apply (no tokenizer)
+    (tmp_path / "in.conll").write_text(CONLL)
+    result = invoke(model, tmp_path / "in.conll", tmp_path / "out.jsonl", "--max-length", "20")
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(tmp_path / "out.jsonl")[0]["text"]) == 34
+
+
+def file_hash(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def link(kind, target: Path, path: Path) -> None:
+    (os.symlink if kind == "symlink" else os.link)(target, path)
+
+
+@pytest.mark.parametrize("case", ["same path", "same path spelled differently", "output a symlink to the input",
+                                  "output a hard link of the input", "input a symlink to the output"])
+def test_output_is_input_is_refused(model, tmp_path, case):
+    data = GOOD_LINE + b"not json\n" + b'{"text": "New York"}\n'
+    (tmp_path / "in.jsonl").write_bytes(data)
+    input_path, output_path = tmp_path / "in.jsonl", tmp_path / "in.jsonl"
+    if case == "same path spelled differently":
+        output_path = tmp_path / "sub" / ".." / "in.jsonl"
+        (tmp_path / "sub").mkdir()
+    elif case.startswith("output a"):
+        output_path = tmp_path / "out.jsonl"
+        link(case.split()[2], input_path, output_path)
+    elif case.startswith("input a"):
+        input_path = tmp_path / "link.jsonl"
+        link("symlink", tmp_path / "in.jsonl", input_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = invoke(model, input_path, output_path, "--skip-invalid")
+    assert result.exit_code == 2 and "is the input file" in re.sub(r"[\s│]+", " ", result.output), result.output
+    with pytest.raises(ValueError, match="is the input file"):
+        annotate(make_nlp(), input_path, output_path, skip_invalid=True)
+    assert (tmp_path / "in.jsonl").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no temp file
+
+
 # --- the output appears only when complete -------------------------------------
 
 
@@ -351,3 +442,25 @@ def test_installed_console_script(model, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Wrote 1 texts" in result.stdout and "%|" not in result.stderr  # not a terminal: no progress bar
     assert ents(read_jsonl(tmp_path / "o.jsonl")[0]) == [("Peter", "PER"), ("Paris", "GPE")]
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")])
+def test_signal_mid_run_leaves_no_output(model, tmp_path, signum, code, said):
+    path = tmp_path / "in.txt"
+    path.write_text("Peter flew from Paris to New York.\n" * 50_000)
+    before = file_hash(path)
+    cmd = [sys.executable, "-m", "nerkit.cli", "annotate", str(model), str(path), str(tmp_path / "out.jsonl"),
+           "--chunk-size", "100"]
+    # SIGINT at its default (a shell's background job would start with it ignored)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p.stat().st_size]:  # mid-run
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0]
+        time.sleep(0.01)
+    proc.send_signal(signum)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == code, output
+    assert f"{said}" in output and "no output written" in output and "Traceback" not in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no temp file
+    assert file_hash(path) == before

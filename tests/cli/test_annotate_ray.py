@@ -1,7 +1,8 @@
 """nerkit annotate --engine ray: byte-for-byte the local engine's output
 (fields, blank lines, BOM, CRLF, order across 2 actors), FILE:LINE errors with
-no output, --skip-invalid, and the formats it leaves to the local engine.
-One local Ray instance for the module (starting one costs seconds)."""
+no output (texts over --max-length too), --skip-invalid, the output never the
+input, and the formats it leaves to the local engine. One local Ray instance
+for the module (starting one costs seconds)."""
 import json
 
 import pytest
@@ -59,3 +60,20 @@ def test_ray_leaves_conll_and_docbin_to_local(model, tmp_path):  # noqa: F811
     assert result.exit_code == 2 and "local engine" in result.output
     result = invoke(tmp_path / "nope", tmp_path / "in.txt", tmp_path / "out.jsonl", "--engine", "ray")
     assert result.exit_code == 1 and "Cannot load the pipeline" in result.output
+
+
+def test_ray_text_over_max_length_and_output_is_input(model, tmp_path):  # noqa: F811
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(GOOD_LINE + b'{"text": "Peter in Paris, Peter in Paris"}\n' + GOOD_LINE)
+    result = invoke(model, path, tmp_path / "out.jsonl", "--engine", "ray", "--max-length", "20")
+    assert result.exit_code == 1
+    assert f"{path}:2: text of 30 characters exceeds the pipeline's max_length (20); " in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+    result = invoke(model, path, tmp_path / "out.jsonl", "--engine", "ray", "--max-length", "20", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.jsonl").read_text().count("\n") == 2
+    from nerkit.annotate_ray import annotate_ray
+
+    with pytest.raises(ValueError, match="is the input file"):
+        annotate_ray(str(model), path, path)
+    assert path.read_bytes().count(b"\n") == 3
