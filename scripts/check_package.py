@@ -26,17 +26,25 @@ from wasabi import msg
 # nerkit_token_ner (None if nothing did), after importing nerkit's components too
 # where nerkit is importable (a second registration would raise spaCy's E004).
 LOAD = """
-import importlib.util, json, sys, spacy
+import importlib.util, json, pickle, sys, spacy
 nlp = spacy.load(sys.argv[1])
 ents = [[e.text, e.label_, e.start_char, e.end_char] for e in nlp(sys.argv[2]).ents]
+def spans(docs):
+    return [[[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents] for doc in docs]
+# as downstream apps use it: blank texts in a batch, forked workers, a pickled copy
+texts = [sys.argv[2], "", "\\n", "\\ufeff", "\\u2029", " ", sys.argv[2]]
+one = spans(nlp.pipe(texts, batch_size=2))
+downstream = {"batch": one, "n_process": spans(nlp.pipe(texts, n_process=2, batch_size=2)),
+              "pickle": spans(pickle.loads(pickle.dumps(nlp)).pipe(texts))}
 has_nerkit = importlib.util.find_spec("nerkit") is not None
 if has_nerkit:
     import nerkit.components
     spacy.blank("en")  # a new pipeline loads the entry points once more
 factories = spacy.registry.factories
 module = factories.get("nerkit_token_ner").__module__ if "nerkit_token_ner" in factories else None
-print(json.dumps({"ents": ents, "nerkit": has_nerkit, "factory_module": module}))
+print(json.dumps({"ents": ents, "nerkit": has_nerkit, "factory_module": module, "downstream": downstream}))
 """
+LOAD_TIMEOUT = 600  # seconds; nlp.pipe(n_process=2) once hung for good
 # torch==2.13.0 is the CPU wheel; a looser pin would pull GBs of CUDA packages.
 TORCH = "torch==2.13.0"
 
@@ -55,13 +63,28 @@ def load(python: str, name: str, text: str, where: str, site: Optional[Path] = N
     if site is not None:
         env["PYTHONPATH"] = str(site.resolve())
     with tempfile.TemporaryDirectory() as outside:  # nothing from this checkout on sys.path
-        run = subprocess.run([python, "-c", LOAD, name, text], cwd=outside, env=env,
-                             capture_output=True, text=True)
+        try:
+            run = subprocess.run([python, "-c", LOAD, name, text], cwd=outside, env=env,
+                                 capture_output=True, text=True, timeout=LOAD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            msg.fail(f"spacy.load('{name}') and its checks did not finish in {LOAD_TIMEOUT} s {where}", exits=1)
     if run.returncode != 0:
         msg.fail(f"spacy.load('{name}') failed {where}", run.stderr[-3000:], exits=1)
     result = json.loads(run.stdout.strip().splitlines()[-1])
     result["ents"] = [tuple(e) for e in result["ents"]]
+    check_downstream(result["ents"], result.pop("downstream"), where)
     return result
+
+
+def check_downstream(ents: List[Tuple[str, str, int, int]], downstream: dict, where: str) -> None:
+    """The entities of LOAD's batch (the text, blank texts, the text again) are
+    the text's, none on a blank text, and the same from forked workers and a
+    pickled copy."""
+    expected = [list(map(list, ents))] + [[]] * 5 + [list(map(list, ents))]
+    wrong = {how: found for how, found in downstream.items() if found != expected}
+    if wrong:
+        msg.fail(f"Other entities {where} in a batch with blank texts, with n_process=2 or after pickling",
+                 f"expected: {expected}\n" + "\n".join(f"{how}: {found}" for how, found in wrong.items()), exits=1)
 
 
 # fmt: off
@@ -91,6 +114,7 @@ def main(
     ents = fresh["ents"]
     msg.good("Loaded in a fresh environment, offline, without nerkit",
              f"nerkit_token_ner from: {fresh['factory_module']}")
+    msg.good("Same entities beside blank texts, with n_process=2 and after pickle")
     print(text)
     msg.table([(e[0], e[1]) for e in ents] or [("(none)", "")], header=("entity", "label"))
     if reference is not None:

@@ -3,21 +3,36 @@ pyproject.toml). Subcommands are thin: the logic lives in the library
 modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
 ``nerkit.search``, ``nerkit serve`` -> ``nerkit.serve``, ``nerkit quantize`` ->
 ``nerkit.components.quantized``)."""
-import typer
+import sys
 
+import typer
+from wasabi import msg
+
+from .. import __version__
 from .annotate import annotate_command
 from .quantize import quantize_command
 from .search import CONTEXT, search_command
 from .serve import serve_command
 
+# rich_markup_mode None: help texts are shown as written ("pip install 'nerkit[ray]'" keeps its brackets)
 app = typer.Typer(
-    name="nerkit", help="nerkit: CoNLL NER with spaCy pipelines.", no_args_is_help=True, add_completion=False
+    name="nerkit", help="nerkit: CoNLL NER with spaCy pipelines.", no_args_is_help=True, add_completion=False,
+    rich_markup_mode=None,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nerkit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print nerkit's version and exit"),
+) -> None:
     """nerkit: CoNLL NER with spaCy pipelines."""
+    msg.show_color = msg.show_color and sys.stdout.isatty()  # no colour codes in files and pipes
 
 
 app.command("annotate", short_help="Annotate a file (txt, jsonl, conll) with a pipeline's entities, streaming")(

@@ -4,6 +4,7 @@ and the case-aware embedding (`nerkit.CaseAwareListener.v1`).
 Both are registered on import and declared as entry points, so a config that
 names them works without importing nerkit first.
 """
+import functools
 from typing import Callable, List, Optional, Tuple
 
 import numpy
@@ -47,12 +48,13 @@ def _check_positive(arch: str, **values: Optional[int]) -> None:
 
 
 def normal_init(std: float) -> Callable[[Ops, Tuple[int, ...]], Floats2d]:
-    """Weights from N(0, std) (numpy's global RNG, which spaCy seeds)."""
+    """Weights from N(0, std) (numpy's global RNG, which spaCy seeds). A
+    partial of a module-level function, so that a pipeline pickles."""
+    return functools.partial(_normal_weights, std)
 
-    def init(ops: Ops, shape: Tuple[int, ...]) -> Floats2d:
-        return ops.asarray_f(numpy.random.normal(0.0, std, size=shape).astype("float32"))
 
-    return init
+def _normal_weights(std: float, ops: Ops, shape: Tuple[int, ...]) -> Floats2d:
+    return ops.asarray_f(numpy.random.normal(0.0, std, size=shape).astype("float32"))
 
 
 @registry.architectures("nerkit.TokenTagger.v1")
@@ -156,7 +158,24 @@ def build_case_aware_listener(
 
 
 def _case_aware_forward(model: Model, docs: List[Doc], is_train: bool):
-    return model.layers[0](docs, is_train)
+    # The two halves are run here rather than through the `concatenate` layer
+    # (kept as layers[0] for initialization and serialization): a transformer
+    # listener gives an empty doc a (0, 0) array, which is given the tok2vec's
+    # width here so that it joins its (0, case_width) case features.
+    tok2vec, case_features = model.get_ref("tok2vec"), model.get_ref("case_features")
+    vectors, backprop_vectors = tok2vec(docs, is_train)
+    case, backprop_case = case_features(docs, is_train)
+    width = model.get_dim("nO") - model.attrs["case_width"]
+    shapes = [v.shape for v in vectors]
+    vectors = [v if v.shape[0] else model.ops.alloc2f(0, width) for v in vectors]
+    outputs = [model.ops.xp.hstack((v, c)) for v, c in zip(vectors, case)]
+
+    def backprop(d_outputs: List[Floats2d]):
+        d_vectors = [d[:, :width] if d.shape[0] else model.ops.alloc2f(*shape) for d, shape in zip(d_outputs, shapes)]
+        backprop_case([d[:, width:] for d in d_outputs])
+        return backprop_vectors(d_vectors)
+
+    return outputs, backprop
 
 
 def _case_aware_init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:

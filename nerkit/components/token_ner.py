@@ -6,6 +6,7 @@ against the gold BILUO tags; prediction is constrained Viterbi decoding over
 the log-probabilities, so the tags always form valid entities. An alternative
 to spaCy's transition-based `ner`, with the same scores (`ents_f` etc.).
 """
+import unicodedata
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -60,6 +61,18 @@ def make_token_ner(
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
     """
     return TokenNER(nlp.vocab, model, name, scorer=scorer)
+
+
+def is_blank(text: str) -> bool:
+    """Whether a token's text holds no visible character: whitespace (a line
+    break, U+2029), control characters (NUL) and format characters (U+FEFF,
+    a soft hyphen, zero-width spaces). Such a token is never part of an entity."""
+    return all(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
+def blank_tokens(doc: Doc) -> numpy.ndarray:
+    """The offsets of the doc's blank tokens (see `is_blank`)."""
+    return numpy.asarray([token.i for token in doc if token.is_space or is_blank(token.text)], dtype="int64")
 
 
 def sentence_starts(doc: Doc) -> List[int]:
@@ -170,20 +183,24 @@ class TokenNER(TrainablePipe):
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Decode the best valid tag sequence of each doc. Where a doc has
         sentence starts (set by the caller, e.g. from CoNLL's blank lines),
-        no entity runs over one.
+        no entity runs over one; blank tokens (see `is_blank`) are always "O".
+        Empty docs are not given to the model.
 
         docs (Iterable[Doc]): The docs.
         RETURNS (List[ndarray]): One array of tag indices (into `self.tags`) per doc.
         """
         docs = list(docs)
-        if not any(len(doc) for doc in docs):
-            return [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
-        scores = self.model.predict(docs)
+        paths = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
+        todo = [i for i, doc in enumerate(docs) if len(doc)]
+        if not todo:
+            return paths
+        scores = self.model.predict([docs[i] for i in todo])
         mask = self._mask()
-        return [
-            viterbi_segments(log_softmax(self.model.ops.to_numpy(s)), mask, sentence_starts(doc))
-            for doc, s in zip(docs, scores)
-        ]
+        for i, doc_scores in zip(todo, scores):
+            log_probs = log_softmax(self.model.ops.to_numpy(doc_scores))
+            log_probs[blank_tokens(docs[i]), 1:] = -numpy.inf  # column 0 is "O"
+            paths[i] = viterbi_segments(log_probs, mask, sentence_starts(docs[i]))
+        return paths
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
         """Set `doc.ents` from the decoded tags (everything else "O").

@@ -77,8 +77,10 @@ def test_trains_inside_spacy_ner_on_a_cnn(tmp_path):
     assert losses[-1] < max(losses) * 0.5, losses
     assert ents_f(nlp, examples) >= 0.5
     texts = [eg.x.text for eg in examples]
+    expected = ents(nlp.pipe(texts))
+    assert sum(map(len, expected)) >= 3, expected
     nlp.to_disk(tmp_path / "p")
-    assert ents(spacy.load(tmp_path / "p").pipe(texts)) == ents(nlp.pipe(texts))
+    assert ents(spacy.load(tmp_path / "p").pipe(texts)) == expected
 
 
 @pytest.mark.parametrize("config_name", ["minilm_case.cfg", "minilm_tokner_case.cfg"])
@@ -86,10 +88,12 @@ def test_trains_with_a_transformer_listener(config_name, tiny_bert, tmp_path):
     config = config_with_tiny_bert(config_name, tiny_bert)
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     examples = sample_examples(nlp, n=3, max_tokens=40)
-    losses = train(nlp, examples, steps=12)
+    losses = train(nlp, examples, steps=40, lr=0.003)
     assert losses[-1] < losses[0] * 0.8, losses
     # the tiny BERT is 32 wide; the width only showed once the transformer was initialised
     assert case_aware_node(nlp).get_dim("nO") == 32 + config["components"]["ner"]["model"]["tok2vec"]["width"]
     texts = [eg.x.text for eg in examples] + ["Dr. SMITH of Acme Corp. spoke ."]
+    expected = ents(nlp.pipe(texts))
+    assert sum(map(len, expected)) >= 3, expected  # a round trip of no entities would prove nothing
     nlp.to_disk(tmp_path / "p")
-    assert ents(spacy.load(tmp_path / "p").pipe(texts)) == ents(nlp.pipe(texts))
+    assert ents(spacy.load(tmp_path / "p").pipe(texts)) == expected

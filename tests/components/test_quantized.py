@@ -85,7 +85,9 @@ def test_quantizing_twice_and_saving_again(int8_model, tmp_path):
     quantize_pipeline(int8_model, again)
     nlp = spacy.load(again)
     nlp.to_disk(tmp_path / "saved")
-    assert ents(spacy.load(tmp_path / "saved").pipe(texts(3))) == ents(spacy.load(int8_model).pipe(texts(3)))
+    expected = ents(spacy.load(int8_model).pipe(texts(3)))
+    assert sum(map(len, expected)) >= 3, expected  # a round trip of no entities would prove nothing
+    assert ents(spacy.load(tmp_path / "saved").pipe(texts(3))) == expected
 
 
 def test_cli_and_errors(float_model, tmp_path):
