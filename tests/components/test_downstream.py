@@ -122,3 +122,16 @@ def test_n_process_2_finishes_with_the_same_entities(float_model, expected):
     assert one == two
     assert [[tuple(e) for e in doc] for doc in two] == expected
     assert "TOKENIZERS_PARALLELISM" not in run.stderr  # the tokenizers' fork warning
+
+
+def test_service_answers_a_batch_with_an_empty_text(nlp, expected):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from nerkit.serve import ServeSettings, create_app
+
+    client = TestClient(create_app(nlp, ServeSettings(max_chars=10_000)), raise_server_exceptions=False)
+    response = client.post("/ents", json={"texts": [texts(1)[0], "", "\n"]})
+    assert response.status_code == 200, response.text  # was a 500 from the case-aware listener
+    docs = response.json()["docs"]
+    assert [len(doc["ents"]) for doc in docs] == [len(expected[0]), 0, 0] and expected[0]
