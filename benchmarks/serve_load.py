@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -90,22 +91,39 @@ def _percentile(sorted_values: Sequence[float], pct: float) -> Optional[float]:
     return round(sorted_values[int(rank) - 1], 2)
 
 
-def start_server(model: str, port: int, workers: int, api_key: Optional[str], timeout: float = 120.0):
-    """``nerkit serve`` as a user runs it; returns the process once /health answers."""
+def start_server(model: str, port: int, workers: int, api_key: Optional[str], timeout: float = 120.0, *,
+                 args: Sequence[str] = (), log: Optional[str] = None) -> subprocess.Popen:
+    """``nerkit serve`` as a user runs it, with ``args`` (more options) and its
+    output (uvicorn's log, the request log) to the file ``log`` (default: a
+    temporary file; a pipe that nobody reads would fill and stall the server);
+    returns the process once /health answers."""
     env = {**os.environ, "NERKIT_API_KEY": api_key or ""}
-    command = [sys.executable, "-m", "nerkit.cli", "serve", model, "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nerkit serve exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"nerkit serve did not answer /health within {timeout:.0f} s")
+    command = [sys.executable, "-m", "nerkit.cli", "serve", model, "--port", str(port), "--workers", str(workers),
+               *args]
+    if log:
+        path = Path(log)
+    else:
+        fd, name = tempfile.mkstemp(prefix="nerkit-serve-", suffix=".log")
+        os.close(fd)
+        path = Path(name)
+    with path.open("w", encoding="utf8") as output:  # the child keeps its own descriptor
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"nerkit serve exited with {process.returncode}: "
+                                   f"{path.read_text(encoding='utf8')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    return process
+            except OSError:
+                time.sleep(0.2)
+        process.kill()
+        raise RuntimeError(f"nerkit serve did not answer /health within {timeout:.0f} s")
+    finally:
+        if not log:
+            path.unlink()  # the server writes on into the unlinked file
 
 
 def to_markdown(result: Dict[str, Any]) -> str:

@@ -17,10 +17,13 @@ def serve_command(
     max_chars: int = typer.Option(100_000, "--max-chars", min=1, help="Characters per text; a longer one gives 413"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="nlp.pipe batch size (default: the pipeline's own)"),
     log_texts: bool = typer.Option(False, "--log-texts", help="Log the texts of each request (default: counts and timings only)"),
+    max_queue: int = typer.Option(32, "--max-queue", min=0, help="Requests that may wait for the pipeline in each worker while one runs; one more gets 503 with Retry-After"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds a request may take, waiting included, before it gets 503 (checked between nlp.pipe batches; default: no limit)", show_default=False),
     # fmt: on
 ) -> None:
     """Serve a pipeline over HTTP: POST /ents, GET /meta, GET /health and a
-    page at / that highlights entities. Runs until interrupted (Ctrl-C)."""
+    page at / that highlights entities. Runs until interrupted (Ctrl-C; SIGTERM
+    lets the requests in flight finish)."""
     try:
         import uvicorn
 
@@ -36,16 +39,17 @@ def serve_command(
     os.environ.update(
         NERKIT_SERVE_MODEL=model, NERKIT_SERVE_MAX_TEXTS=str(max_texts), NERKIT_SERVE_MAX_CHARS=str(max_chars),
         NERKIT_SERVE_LOG_TEXTS="1" if log_texts else "0", NERKIT_SERVE_BATCH_SIZE=str(batch_size or ""),
-        NERKIT_API_KEY=api_key or "",
+        NERKIT_SERVE_MAX_QUEUE=str(max_queue), NERKIT_SERVE_TIMEOUT=str(timeout or ""), NERKIT_API_KEY=api_key or "",
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         msg.warn(f"Serving on {host} without an API key: anyone who can reach this port can use it")
     msg.info(f"Serving {model} on http://{host}:{port}/ ({workers} worker(s)); Ctrl-C stops")
-    if workers == 1:  # this process serves, with the pipeline it has loaded
-        from nerkit.serve.app import create_app, settings_from_env
+    from nerkit.serve.app import create_app, log_config, settings_from_env
 
-        uvicorn.run(create_app(nlp, settings_from_env()), host=host, port=port, log_level="info")
-    else:  # each worker process loads its own copy
+    if workers == 1:  # this process serves, with the pipeline it has loaded
+        uvicorn.run(create_app(nlp, settings_from_env()), host=host, port=port, log_config=log_config(),
+                    log_level="info")
+    else:  # each worker process loads its own copy; uvicorn replaces one that dies
         del nlp
         uvicorn.run("nerkit.serve.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    log_config=log_config(), log_level="info")

@@ -66,3 +66,4 @@ def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "nerkit.cli", "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--api-key" in result.stdout and "127.0.0.1" in result.stdout
+    assert "--max-queue" in result.stdout and "--timeout" in result.stdout
