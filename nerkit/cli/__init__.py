@@ -8,7 +8,6 @@ import sys
 import typer
 from wasabi import msg
 
-from .. import __version__
 from .annotate import annotate_command
 from .quantize import quantize_command
 from .search import CONTEXT, search_command
@@ -23,7 +22,9 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"nerkit {__version__}")
+        from importlib.metadata import version  # nerkit's installed version (works from any checkout)
+
+        typer.echo(f"nerkit {version('nerkit')}")
         raise typer.Exit()
 
 
