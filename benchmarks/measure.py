@@ -30,10 +30,26 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> List[str]:
+    """The CPU's flags that change torch's speed (speed differs about 2x between them)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                return [flag for flag in CPU_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
 def machine_info() -> Dict[str, Any]:
-    """CPU model, cores (all and usable by this process), memory and GPU."""
+    """CPU model and its relevant flags, cores (all and usable by this process), memory and GPU."""
     info: Dict[str, Any] = {
         "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cpu_cores": os.cpu_count(),
         "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "platform": platform.platform(),
@@ -218,7 +234,8 @@ def run_lines(result: Dict[str, Any]) -> List[str]:
     """The Markdown bullets saying where, with what and how a result was measured."""
     machine = result["machine"]
     return [
-        f"- Machine: {machine['cpu_model']}, {machine['cpu_cores']} cores, GPU: {machine['gpu'] or 'none'}",
+        f"- Machine: {machine['cpu_model']} ({', '.join(machine.get('cpu_flags') or ['flags not recorded'])}), "
+        f"{machine['cpu_cores']} cores, GPU: {machine['gpu'] or 'none'}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
         f"- Command: `{result['command']}`",
         f"- Concurrent load: {result['concurrent_load']}",
