@@ -114,7 +114,7 @@ def main(
     ents = fresh["ents"]
     msg.good("Loaded in a fresh environment, offline, without nerkit",
              f"nerkit_token_ner from: {fresh['factory_module']}")
-    msg.good("Same entities beside blank texts, with n_process=2 and after pickle")
+    msg.good("Same entities beside blank texts, in 2 processes, unpickled")
     print(text)
     msg.table([(e[0], e[1]) for e in ents] or [("(none)", "")], header=("entity", "label"))
     if reference is not None:
