@@ -15,6 +15,7 @@ def serve_command(
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="NERKIT_API_KEY", help="Require this key on every endpoint but /health (X-API-Key header, Bearer token or Basic auth password); also read from NERKIT_API_KEY", show_default=False),
     max_texts: int = typer.Option(128, "--max-texts", min=1, help="Texts per request; more gives 413"),
     max_chars: int = typer.Option(100_000, "--max-chars", min=1, help="Characters per text; a longer one gives 413"),
+    max_body_mb: float = typer.Option(4.0, "--max-body-mb", min=0.001, help="Megabytes (MiB) of a request body; more gives 413 as soon as they arrive, so a refused body never costs more memory"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="nlp.pipe batch size (default: the pipeline's own)"),
     log_texts: bool = typer.Option(False, "--log-texts", help="Log the texts of each request (default: counts and timings only)"),
     max_queue: int = typer.Option(32, "--max-queue", min=0, help="Requests that may wait for the pipeline in each worker while one runs; one more gets 503 with Retry-After"),
@@ -40,6 +41,7 @@ def serve_command(
         NERKIT_SERVE_MODEL=model, NERKIT_SERVE_MAX_TEXTS=str(max_texts), NERKIT_SERVE_MAX_CHARS=str(max_chars),
         NERKIT_SERVE_LOG_TEXTS="1" if log_texts else "0", NERKIT_SERVE_BATCH_SIZE=str(batch_size or ""),
         NERKIT_SERVE_MAX_QUEUE=str(max_queue), NERKIT_SERVE_TIMEOUT=str(timeout or ""), NERKIT_API_KEY=api_key or "",
+        NERKIT_SERVE_MAX_BODY=str(int(max_body_mb * 1024 * 1024)),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         msg.warn(f"Serving on {host} without an API key: anyone who can reach this port can use it")

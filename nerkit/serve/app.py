@@ -68,6 +68,7 @@ logger = logging.getLogger("nerkit.serve")
 API_KEY_ENV = "NERKIT_API_KEY"
 MAX_ERRORS = 10  # validation errors returned of a 422; the body says how many there were
 OPEN_PATHS = ("/health",)  # paths that never need the key
+MB = 1024 * 1024
 DRAIN_BYTES = 64 * 1024  # a refused body up to this size is left for uvicorn to discard (see _close_if_large)
 
 
@@ -84,6 +85,9 @@ class ServeSettings:
         for the pipeline) while one runs; one more gives 503 with Retry-After.
     timeout (Optional[float]): Seconds a request may take from its arrival at
         the app (waiting included) before it gets 503; None: no limit.
+    max_body (int): Bytes of a request body; more gives 413 the moment they
+        arrive. It bounds what a refused request costs the server (the body is
+        held until parsed), so it stays small rather than max_texts x max_chars.
     """
 
     max_texts: int = 128
@@ -93,11 +97,7 @@ class ServeSettings:
     batch_size: Optional[int] = None
     max_queue: int = 32
     timeout: Optional[float] = None
-
-    @property
-    def max_body(self) -> int:
-        """Bytes of the largest valid body: JSON may spell a character as a 6-byte escape."""
-        return self.max_texts * (6 * self.max_chars + 8) + 1024
+    max_body: int = 4 * MB
 
 
 class EntsRequest(BaseModel):
@@ -324,6 +324,7 @@ def settings_from_env() -> ServeSettings:
         batch_size=int(batch_size) if batch_size else None,
         max_queue=int(env.get("NERKIT_SERVE_MAX_QUEUE") or ServeSettings.max_queue),
         timeout=float(timeout) if timeout else None,
+        max_body=int(env.get("NERKIT_SERVE_MAX_BODY") or ServeSettings.max_body),
     )
 
 
@@ -432,7 +433,7 @@ async def _read_body(request: Request, max_body: int) -> bytes:
         for a Content-Length over it), closing the connection when the rest
         may be large, so that it is never read (``_close_if_large``).
     """
-    too_large = f"Request body over {max_body:,} bytes"
+    too_large = f"Request body over {max_body:,} bytes (nerkit serve --max-body-mb)"
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_body:
         raise HTTPException(413, too_large, headers=_close_if_large(request.headers))

@@ -69,7 +69,7 @@ def test_limits_and_invalid(body, status):
 
 
 def test_lone_surrogate_and_oversized_body():
-    c = client(ServeSettings(max_texts=2, max_chars=10))
+    c = client(ServeSettings(max_texts=2, max_chars=10, max_body=1024))
     response = c.post("/ents", content=b'{"texts": ["a\\ud800"]}', headers={"Content-Type": "application/json"})
     assert response.status_code == 422 and "lone surrogate" in response.json()["detail"]
     body = b'{"texts": ["' + b"x" * 2000 + b'"]}'

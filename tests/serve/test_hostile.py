@@ -26,7 +26,7 @@ from .conftest import make_nlp
 from .live import free_port, live_server
 
 TEXT = "Peter flew to Paris to see the European Commission."
-SMALL = ServeSettings(max_texts=2, max_chars=10)  # a byte limit of 2 * (6 * 10 + 8) + 1024 = 1,160
+SMALL = ServeSettings(max_texts=2, max_chars=10, max_body=1160)
 
 
 def client(settings: ServeSettings = ServeSettings(), nlp: Optional[Language] = None) -> TestClient:
@@ -106,6 +106,16 @@ def test_chunked_body_413_at_the_limit_rest_unread():
             assert send_until_refused(sock, 50_000_000) < 50_000_000  # the server stopped reading
         # the server goes on serving
         assert post(url, ["Peter"], None, timeout=10) > 0
+
+
+def test_byte_limit_of_its_own():
+    """The body's bytes are bounded by --max-body-mb (4 MiB), not by what max_texts x max_chars would allow
+    (128 x 100,000 characters, up to 77 MB of JSON): a refused body costs at most that much memory."""
+    assert ServeSettings().max_body == 4 * 1024 * 1024
+    text = "x" * 90_000  # within max_chars, 50 of them within max_texts, 4.5 MB together
+    response = client().post("/ents", json={"texts": [text] * 50})
+    assert response.status_code == 413 and "over 4,194,304 bytes (nerkit serve --max-body-mb)" in response.json()["detail"]
+    assert client(ServeSettings(max_body=8 * 1024 * 1024)).post("/ents", json={"texts": [text] * 50}).status_code == 200
 
 
 def test_chunked_body_under_the_limit_served():
@@ -209,8 +219,10 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("NERKIT_SERVE_MAX_CHARS", "50")
     monkeypatch.setenv("NERKIT_SERVE_MAX_QUEUE", "3")
     monkeypatch.setenv("NERKIT_SERVE_TIMEOUT", "2.5")
+    monkeypatch.setenv("NERKIT_SERVE_MAX_BODY", "2048")
     settings = settings_from_env()
-    assert (settings.max_texts, settings.max_chars, settings.max_queue, settings.timeout) == (5, 50, 3, 2.5)
+    assert (settings.max_texts, settings.max_chars, settings.max_queue, settings.timeout, settings.max_body) == (
+        5, 50, 3, 2.5, 2048)
     monkeypatch.setenv("NERKIT_SERVE_TIMEOUT", "")
     monkeypatch.delenv("NERKIT_SERVE_MAX_QUEUE")
     assert settings_from_env().timeout is None and settings_from_env().max_queue == ServeSettings.max_queue
