@@ -81,7 +81,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="training steps limit (0: the config's; hf_seed*: 5 epochs; hf_doc: its word budget)")
     p.add_argument("--word-budget", type=int, default=0,
                    help=f"hf_doc: training words before it stops (0: {HF_DOC_WORD_BUDGET:,}, as our spaCy runs)")
-    p.add_argument("--eval-frequency", type=int, default=200, help="spaCy: steps between dev evaluations")
+    p.add_argument("--eval-frequency", type=int, default=0, help="spaCy: steps between dev evaluations (0: the config's)")
     p.add_argument("--patience", type=int, default=None, help="spaCy: steps without dev improvement (default: the config's)")
     p.add_argument("--limit-sents", type=int, default=0, help="use the first N sentences of each split (0: all)")
     p.add_argument("--transformer", default=None, help="backbone path/name for every transformer system (default: MiniLM)")

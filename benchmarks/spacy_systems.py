@@ -22,6 +22,7 @@ CONFIGS = {
     "spacy_case": "configs/minilm_case.cfg",
     "spacy_tokner_case": "configs/minilm_tokner_case.cfg",
     "cnn": "configs/cnn.cfg",
+    "default": "configs/minilm_tokner_case_goldtok.cfg",
 }
 DESCRIPTIONS = {
     "spacy_ner": "all-MiniLM-L6-v2 + spaCy's transition-based ner (configs/minilm.cfg, our default)",
@@ -29,7 +30,10 @@ DESCRIPTIONS = {
     "spacy_case": "all-MiniLM-L6-v2 + case-aware features + spaCy ner (configs/minilm_case.cfg)",
     "spacy_tokner_case": "all-MiniLM-L6-v2 + case-aware features + token head (configs/minilm_tokner_case.cfg)",
     "cnn": "spaCy CNN tok2vec + ner, no transformer (configs/cnn.cfg)",
+    "default": "the default recipe as `make conll03` trains it: configs/minilm_tokner_case_goldtok.cfg with its own "
+               "schedule, corpora and callbacks",
 }
+DEFAULT = "default"  # the shipped recipe: always its config's own corpora (gold tokens), never renamed _goldtok
 
 
 GOLD_TOKENS_SUFFIX = "_goldtok"
@@ -41,7 +45,7 @@ def variant_name(system: str, gold_tokens: bool, tag: str = "", train_plus_dev: 
     when trained on the gold tokens, then `_<tag>` for a tagged variant run
     (other --set or --max-steps, e.g. `spacy_tokner_case_lr2e-4`), then
     `_traindev` for a final model trained on train + dev."""
-    return (system + (GOLD_TOKENS_SUFFIX if gold_tokens else "") + (f"_{tag}" if tag else "")
+    return (system + (GOLD_TOKENS_SUFFIX if gold_tokens and system != DEFAULT else "") + (f"_{tag}" if tag else "")
             + (TRAIN_PLUS_DEV_SUFFIX if train_plus_dev else ""))
 
 
@@ -97,6 +101,8 @@ def derived_config(config_path: Path, log_path: Path, out_path: Path, gold_token
         "transformer_name": trf["model"].get("name") if trf else None,
         "patience": config["training"].get("patience"),
         "max_steps": config["training"].get("max_steps"),
+        "eval_frequency": config["training"].get("eval_frequency"),
+        "train_reader": config["corpora"]["train"].get("@readers"),
     }
 
 
@@ -225,7 +231,7 @@ def evaluate_model(best: Path, docbins: Dict[str, Dict[str, Any]], batch_size: i
 def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, Any]], work: Path) -> Dict[str, Any]:
     """Train and evaluate one spaCy system (with opts["gold_tokens"]: on the
     gold tokens, in work/<system>_goldtok); RETURNS the part's system fields."""
-    gold_tokens = bool(opts.get("gold_tokens"))
+    gold_tokens = bool(opts.get("gold_tokens")) and system != DEFAULT  # the default reads DocBins its own way
     train_plus_dev = bool(opts.get("train_plus_dev"))
     overrides: Dict[str, str] = opts.get("overrides") or {}
     out_dir = work / variant_name(system, gold_tokens, opts.get("tag") or "", train_plus_dev)
@@ -235,7 +241,8 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     facts = derived_config(ROOT / CONFIGS[system], log_path, out_dir / "config.cfg", gold_tokens)
     corpus_format = "conll" if gold_tokens else "spacy"
     max_steps = opts["max_steps"] or facts["max_steps"]
-    eval_frequency = min(opts["eval_frequency"], max_steps) if max_steps else opts["eval_frequency"]
+    eval_frequency = opts["eval_frequency"] or facts["eval_frequency"]
+    eval_frequency = min(eval_frequency, max_steps) if max_steps else eval_frequency
     patience = opts["patience"] if opts["patience"] is not None else facts["patience"]
     if train_plus_dev:  # a final model: all max_steps steps, no selection (dev is in its training data)
         patience = 0
@@ -266,7 +273,7 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
         "config": CONFIGS[system],
         "backbone": (str(opts["transformer"]) if opts.get("transformer") else facts["transformer_name"]) if facts["has_transformer"] else None,
         "settings": {"max_steps": max_steps, "eval_frequency": eval_frequency, "patience": patience,
-                     "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else "spacy.Corpus.v1 (re-tokenized)",
+                     "corpus": "nerkit.ConllCorpus.v1 (gold tokens)" if gold_tokens else facts["train_reader"],
                      "overrides": overrides, "train_data": "train + dev" if train_plus_dev else "train"},
         "child_command": " ".join(cmd),
         "training": training,
