@@ -5,15 +5,13 @@ import json
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from thinc.api import Config
 
 from .plot import write_plot
+from .settings import SearchSettings
 from .space import SearchSpace
-
-if TYPE_CHECKING:
-    from .study import SearchSettings
 
 RESULTS_JSON, RESULTS_MD, PLOT, BEST_CONFIG = "results.json", "results.md", "plot.png", "best.cfg"
 
@@ -46,7 +44,7 @@ def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return max(complete, key=lambda row: (row["value"], -row["trial"])) if complete else None
 
 
-def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", config_text: str,
+def write_reports(study: Any, space: SearchSpace, settings: SearchSettings, config_text: str,
                   output_dir: Path) -> Dict[str, Any]:
     """Write results.json, results.md, plot.png and (once a trial completed)
     best.cfg, from the trials' config `config_text`, into `output_dir`.
@@ -73,7 +71,7 @@ def write_reports(study: Any, space: SearchSpace, settings: "SearchSettings", co
     return data
 
 
-def best_config_text(space: SearchSpace, settings: "SearchSettings", config_text: str, best: Dict[str, Any]) -> str:
+def best_config_text(space: SearchSpace, settings: SearchSettings, config_text: str, best: Dict[str, Any]) -> str:
     """The searched config (`config_text`) with the best trial's parameters and the search's
     extra overrides, but the config's own paths (null) and schedule: a config
     for `spacy train` and project.yml's `train` command."""

@@ -6,67 +6,22 @@ finished (complete or pruned) over all runs, and a trial that an interruption
 cut short is run again with the same parameters."""
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-import srsly
-from spacy.util import load_config
 from thinc.api import Config
 
 from ._compat import require_search_libs
 from .logger import TrialReporter
 from .report import write_reports
+from .settings import SearchError, SearchSettings
 from .space import SearchSpace
 from .trial import remove_models, train_trial
 
 STUDY_FILE = "study.journal"
 STUDY_NAME = "nerkit-search"
 PRUNERS = ("median", "halving", "none")
-
-
-class SearchError(ValueError):
-    """A search that cannot start or continue as asked."""
-
-
-@dataclass
-class SearchSettings:
-    """What a study's trials share. A rerun must match the stored settings, or
-    its trials would not be comparable with the earlier ones."""
-
-    config: str
-    train: str
-    dev: str
-    steps: Optional[int] = None  # training.max_steps of every trial (None: the config's)
-    eval_frequency: Optional[int] = None  # training.eval_frequency (None: the config's)
-    metric: str = "ents_f"
-    overrides: Dict[str, Any] = field(default_factory=dict)  # more fixed config overrides
-    config_sha256: str = ""
-    space: Dict[str, Any] = field(default_factory=dict)
-
-    def fixed_overrides(self) -> Dict[str, Any]:
-        """The overrides every trial gets: data, schedule, then the extra ones."""
-        fixed: Dict[str, Any] = {"paths.train": self.train, "paths.dev": self.dev}
-        if self.steps is not None:
-            fixed["training.max_steps"] = self.steps
-        if self.eval_frequency is not None:
-            fixed["training.eval_frequency"] = self.eval_frequency
-        return {**fixed, **self.overrides}
-
-
-def make_settings(config: Path, space: SearchSpace, train: Path, dev: Path, **options: Any) -> SearchSettings:
-    """Settings for a search of `space` over `config`, checking that every
-    searched key is a key of the config and no key is both fixed and searched."""
-    settings = SearchSettings(
-        config=str(config), train=str(train), dev=str(dev), **options,
-        config_sha256=hashlib.sha256(config.read_bytes()).hexdigest(),
-        space=srsly.json_loads(srsly.json_dumps(space.raw)),  # as the journal gives it back
-    )
-    space.check_config(load_config(config, interpolate=False), config)
-    both = sorted(set(space.keys) & set(settings.fixed_overrides()))
-    if both:
-        raise SearchError(f"{space.path} searches {', '.join(both)}, which the search's options also set")
-    return settings
 
 
 def make_pruner(name: str, eval_frequency: int, startup_trials: int = 3) -> Any:

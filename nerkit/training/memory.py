@@ -16,15 +16,19 @@ Two causes of training memory, measured in benchmarks/results/train_memory.md:
 
     [initialize.after_init]
     @callbacks = "nerkit.training_memory.v1"
-    gradient_checkpointing = true
+    gradient_checkpointing = "auto"
+    checkpointing_below_gb = 8.0
     mmap_threshold = 131072
+
+"auto" checkpoints only where the memory available when training starts is
+below ``checkpointing_below_gb``: a machine with the memory pays no recompute.
 
 Both change training only (``after_init`` runs when training initializes the
 pipeline): a saved or packaged pipeline loads and predicts as without them.
 """
 import ctypes
 import ctypes.util
-from typing import Callable, List
+from typing import Callable, List, Optional, Union
 
 from spacy.language import Language
 from spacy.util import registry
@@ -59,17 +63,48 @@ def set_mmap_threshold(size: int) -> bool:
     return bool(mallopt and mallopt(M_MMAP_THRESHOLD, int(size)) == 1)
 
 
+def available_gb() -> Optional[float]:
+    """The memory available to new work (Linux's MemAvailable), in GiB; None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / (1024 * 1024)
+    except OSError:
+        pass
+    return None
+
+
+def wants_checkpointing(setting: Union[bool, str], below_gb: float, available: Optional[float]) -> bool:
+    """Whether to checkpoint: true/false as given; "auto": with less than
+    `below_gb` GiB available (or where that is unknown)."""
+    if setting == "auto":
+        return available is None or available < below_gb
+    if isinstance(setting, bool):
+        return setting
+    raise ValueError(f"nerkit.training_memory.v1: gradient_checkpointing must be true, false or \"auto\", not {setting!r}")
+
+
 @registry.callbacks("nerkit.training_memory.v1")
-def training_memory(gradient_checkpointing: bool = True, mmap_threshold: int = 131072) -> Callable[[Language], Language]:
+def training_memory(
+    gradient_checkpointing: Union[bool, str] = "auto", checkpointing_below_gb: float = 8.0, mmap_threshold: int = 131072,
+) -> Callable[[Language], Language]:
     """An ``[initialize.after_init]`` callback: gradient checkpointing of the
-    transformers, and glibc's mmap threshold fixed at `mmap_threshold` bytes
-    (0: glibc's default)."""
+    transformers (true, false, or "auto": where less than
+    `checkpointing_below_gb` GiB is available), and glibc's mmap threshold
+    fixed at `mmap_threshold` bytes (0: glibc's default)."""
     if mmap_threshold < 0:
         raise ValueError(f"nerkit.training_memory.v1: mmap_threshold must be >= 0 bytes, not {mmap_threshold}")
+    wants_checkpointing(gradient_checkpointing, checkpointing_below_gb, None)  # a bad value fails at once
 
     def apply(nlp: Language) -> Language:
-        if gradient_checkpointing:
+        available = available_gb()
+        if wants_checkpointing(gradient_checkpointing, checkpointing_below_gb, available):
             enable_gradient_checkpointing(nlp)
+            if gradient_checkpointing == "auto":
+                where = f"{available:.1f} GiB" if available is not None else "unknown memory"
+                msg.info(f"Gradient checkpointing on: {where} available, under {checkpointing_below_gb:g} GiB "
+                         "(about 1.7x the time a step)")
         if mmap_threshold and not set_mmap_threshold(mmap_threshold):
             msg.warn("nerkit.training_memory.v1: this C library has no glibc mallopt; mmap_threshold left as it is")
         return nlp

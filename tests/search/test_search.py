@@ -79,7 +79,7 @@ def test_search_writes_table_plot_best_config_and_resumes(setup, tmp_path):
     window, stride = map(int, best.params["windows"].split("/"))
     assert config["components"]["transformer"]["model"]["get_spans"] == {
         "@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
-    assert config["paths"]["train"] is None and config["training"]["max_steps"] == 20000  # the config's own
+    assert config["paths"]["train"] is None and config["training"]["max_steps"] == 1500  # the config's own
     assert "dev ents_f" in (tmp_path / "best.cfg").read_text().splitlines()[1]
 
     before = numbers_and_starts(study)

@@ -9,12 +9,12 @@ import pytest
 import spacy
 from spacy.util import load_model_from_config
 
-from nerkit.training.memory import training_memory, transformer_modules
+from nerkit.training.memory import available_gb, training_memory, transformer_modules, wants_checkpointing
 
 from ..components.test_token_ner import config_with_tiny_bert, sample_examples, train
 
 # the allocator setting is process-wide: left out here, tested in a child process below
-CALLBACK = {"@callbacks": "nerkit.training_memory.v1", "mmap_threshold": 0}
+CALLBACK = {"@callbacks": "nerkit.training_memory.v1", "gradient_checkpointing": True, "mmap_threshold": 0}
 
 
 def pipeline(tiny_bert, checkpointing: bool):
@@ -55,7 +55,7 @@ def test_same_training_steps_with_layers_recomputed(tiny_bert):
 
 def test_bad_settings():
     with pytest.raises(ValueError, match="needs an initialized transformer"):
-        training_memory(mmap_threshold=0)(spacy.blank("en"))
+        training_memory(gradient_checkpointing=True, mmap_threshold=0)(spacy.blank("en"))
     with pytest.raises(ValueError, match="mmap_threshold must be >= 0"):
         training_memory(mmap_threshold=-1)
     nlp = spacy.blank("en")
@@ -86,3 +86,44 @@ def test_fixed_mmap_threshold_gives_freed_memory_back():
     held = {mode: int(subprocess.run([sys.executable, "-c", FRAGMENT, mode], capture_output=True, text=True,
                                      check=True).stdout) for mode in ("glibc", "fixed")}
     assert held["glibc"] > 400 and held["fixed"] < 40, held  # MB still resident after the frees
+
+
+@pytest.mark.parametrize("setting, available, expected", [
+    ("auto", 4.0, True), ("auto", 16.0, False), ("auto", None, True), (True, 64.0, True), (False, 1.0, False),
+])
+def test_auto_checkpoints_only_where_memory_is_short(setting, available, expected):
+    assert wants_checkpointing(setting, 8.0, available) is expected
+
+
+def test_bad_checkpointing_setting():
+    with pytest.raises(ValueError, match='true, false or "auto"'):
+        training_memory(gradient_checkpointing="sometimes")
+    assert available_gb() is None or available_gb() > 0
+
+
+# A child process runs one forward and backward pass of a random 8-layer BERT on
+# 8 x 512 pieces, through nerkit.training_memory.v1 with checkpointing on or off,
+# and prints how much its peak RSS rose: the activations kept for the backward pass.
+PEAK = """
+import resource, sys, types, torch
+from transformers import BertConfig, BertModel
+from nerkit.training.memory import training_memory
+torch.manual_seed(0)
+torch.set_num_threads(1)
+hf = BertModel(BertConfig(hidden_size=128, num_hidden_layers=8, num_attention_heads=4, intermediate_size=512,
+                          vocab_size=1000, max_position_embeddings=512))
+nlp = types.SimpleNamespace(pipeline=[("transformer", types.SimpleNamespace(model=types.SimpleNamespace(transformer=hf)))])
+training_memory(gradient_checkpointing=sys.argv[1] == "on", mmap_threshold=0)(nlp)
+hf.train()
+ids = torch.randint(0, 1000, (8, 512))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+hf(input_ids=ids).last_hidden_state.sum().backward()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in kB")
+def test_checkpointing_lowers_peak_memory():
+    rise = {mode: int(subprocess.run([sys.executable, "-c", PEAK, mode], capture_output=True, text=True,
+                                     check=True).stdout) for mode in ("off", "on")}
+    assert rise["off"] > 600 and rise["on"] < rise["off"] / 2, rise  # MB of peak RSS over the step
