@@ -139,6 +139,9 @@ def test_ratios_pair_only_same_precision_and_context():
     assert inference_vs_hf.headline(rows) == {
         "ours": "A", "ours_precision": "float32", "ours_context": w, "hf": "hf int8 win", "hf_precision": "int8",
         "hf_context": w, "ratio": 0.4}
+    packaged = dict(_row("A, as packaged", "ours", "bfloat16", w, 4000), label="a", variant="as packaged")
+    first = [dict(rows[5], label="a", variant="other"), dict(rows[6], label="b", variant="as packaged"), packaged]
+    assert inference_vs_hf.headline(rows[:5] + first)["ours"] == "A, as packaged"  # not a's first row, not b's
     md_rows = inference_vs_hf.speed_lines({"rows": [dict(r, f1=None) for r in rows],
                                            "ratios": inference_vs_hf.ratios(rows)})
     assert "| B | bfloat16 | document windows 256/192 | – | 800 | 2.00 | – |" in md_rows
