@@ -191,7 +191,7 @@ def precision_copies(model: Any) -> Dict[str, Any]:
     return {"float32": model, "bfloat16": copy.deepcopy(model).to(torch.bfloat16), "int8": quantize_linear(model)}
 
 
-def test_words(test_path: str) -> Tuple[List[List[str]], List[List[str]]]:
+def read_words(test_path: str) -> Tuple[List[List[str]], List[List[str]]]:
     """(words per sentence, words per document) of the test file."""
     from nerkit.conll import read_conll
 
@@ -227,7 +227,7 @@ def measure_hf_loops(model: Any, tokenizer: Any, test_path: str, windows: Tuple[
     """The HF forward loop on sentences and on document windows, in each precision."""
     from benchmarks.hf_seed import predict_doc_tags, predict_tags
 
-    sents, docs = test_words(test_path)
+    sents, docs = read_words(test_path)
     id2label = model.config.id2label
     window, stride = windows
     max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
@@ -261,7 +261,7 @@ def measure_hf_pipeline(model: Any, tokenizer: Any, head: str, test_path: str, r
 
     pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first",
                     device=-1, stride=64)
-    sents, _ = test_words(test_path)
+    sents, _ = read_words(test_path)
     texts = [" ".join(words) for words in sents]
     size, tried = best_batch_size(pipe, texts[:PIPELINE_SLICE], sizes)
     seconds, pieces = timed_passes(lambda: list(pipe(texts, batch_size=size)), repeats, model.base_model)

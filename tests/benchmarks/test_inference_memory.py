@@ -147,6 +147,22 @@ def test_ratios_pair_only_same_precision_and_context():
     assert "| B | bfloat16 | document windows 256/192 | – | 800 | 2.00 | – |" in md_rows
 
 
+def test_hf_trained_head_is_loaded_as_saved(tiny_bert, tmp_path):
+    """--hf-trained: the saved token-classification model, head weights as saved (not a fresh head)."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    saved = AutoModelForTokenClassification.from_pretrained(tiny_bert, num_labels=3)
+    saved.save_pretrained(tmp_path / "hf")
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(tmp_path / "hf")
+    model, _, head = inference_vs_hf.load_hf(str(tiny_bert), str(tmp_path / "hf"))
+    assert head == "trained head" and model.config.num_labels == 3
+    assert torch.equal(model.classifier.weight, saved.classifier.weight)
+    assert inference_vs_hf.load_hf(str(tiny_bert), None)[2] == "untrained head"
+
+
 def test_config_windows(models, tmp_path):
     from spacy.util import load_config
 
