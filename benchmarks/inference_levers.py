@@ -13,7 +13,7 @@ Writes OUT.json and OUT.md (machine, versions, command, one row per variant).
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -80,10 +80,16 @@ def load(model: str, window_stride: Optional[Sequence[int]] = None, disable: Seq
     return nlp
 
 
-def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8, repeats: int = 3) -> List[Dict[str, Any]]:
+Probe = Callable[[Any], Callable[[int], Dict[str, Any]]]
+
+
+def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8, repeats: int = 3,
+            probe: Optional[Probe] = None) -> List[Dict[str, Any]]:
     """Score and time every variant on the same documents: a warm-up `nlp.pipe`
     on the first `warmup_docs` documents, then `repeats` timed passes over all
-    of them (words/s from the median pass; F1 from the first)."""
+    of them (words/s from the median pass; F1 from the first). `probe(nlp)`, if
+    given, is called after the warm-up and returns a function that is called
+    with the number of timed passes after them; its dict goes into the row."""
     import statistics
 
     import torch
@@ -99,6 +105,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
         nlp = load(model, v.window_stride, v.disable, v.max_batch_items)
         gold = prediction_units(conll, nlp.vocab, v.per_sentence, v.sort_by_length)
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
+        finish = probe(nlp) if probe else None
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
         passes = [report["speed"]["seconds"]] + [predict(nlp, gold, batch_size=v.batch_size)[1] for _ in range(repeats - 1)]
         seconds = statistics.median(passes)
@@ -121,6 +128,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
             "seconds": seconds,
             "pass_seconds": passes,
             "n_words": report["speed"]["n_words"],
+            **(finish(len(passes)) if finish else {}),
         })
         f1 = f"F1 {100 * micro['f1']:.2f}" if scored else "no F1"
         print(f"[levers] {v.name}: {f1}, {rows[-1]['words_per_second']:,.0f} words/s "

