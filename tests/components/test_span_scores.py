@@ -194,3 +194,4 @@ def test_n_process_2_keeps_the_scores(float_model, expected):
     assert [[tuple(e[:3]) for e in doc] for doc in found] == [[e[:3] for e in doc] for doc in expected]
     numpy.testing.assert_allclose([e[3] for doc in found for e in doc], [e[3] for doc in expected for e in doc],
                                   rtol=1e-5)
+
