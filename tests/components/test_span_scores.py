@@ -19,6 +19,7 @@ from nerkit.components.marginals import forward_backward, span_probs, tag_margin
 from nerkit.components.token_ner import SCORES_KEY
 from nerkit.components.viterbi import is_valid, log_softmax, make_tags, tags_to_spans, transition_mask, viterbi
 
+from .test_downstream import nlp  # noqa: F401 - a fixture: the float model, loaded
 from .test_quantized import texts
 
 LABELS = ["A", "B"]
@@ -110,18 +111,13 @@ def scored(docs):
 
 
 @pytest.fixture(scope="module")
-def nlp(float_model):
-    return spacy.load(float_model)
-
-
-@pytest.fixture(scope="module")
-def expected(nlp):
+def expected(nlp):  # noqa: F811
     found = scored(nlp.pipe(texts()))
     assert sum(map(len, found)) >= 10, found
     return found
 
 
-def test_every_entity_has_a_probability(nlp, expected):
+def test_every_entity_has_a_probability(nlp, expected):  # noqa: F811
     scores = [score for doc in expected for *_, score in doc]
     assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
     assert len(set(scores)) > 1
@@ -143,7 +139,7 @@ def test_every_entity_has_a_probability(nlp, expected):
     assert ent.doc[ent.start : ent.end]._.score is None  # no label: not the entity
 
 
-def test_scores_survive_disk_docbin_pickle_and_ents_reset(nlp, float_model, tmp_path, expected):
+def test_scores_survive_disk_docbin_pickle_and_ents_reset(nlp, float_model, tmp_path, expected):  # noqa: F811
     assert scored(spacy.load(float_model).pipe(texts())) == expected
     nlp.to_disk(tmp_path / "again")
     assert scored(spacy.load(tmp_path / "again").pipe(texts())) == expected
