@@ -11,6 +11,11 @@ for batching and written back in input order, inside ``nlp.memory_zone()``
 before the next. The output is written to a temp file next to it and renamed
 when complete: an error or an interrupt leaves no output (and no temp file).
 
+With ``min_score`` (a pipeline whose entities have scores, ``ent._.score``:
+``nerkit_token_ner``) entities with a lower probability are dropped from every
+output format, and counted (``Summary.dropped``); jsonl entities carry their
+``"score"``, and ``spacy`` output keeps the scores (``doc.user_data``).
+
 Bad input (a line that is not valid UTF-8 or JSON, a JSON line that is not an
 object, lacks the text field or whose text is not a string or holds a lone
 surrogate, a text longer than ``nlp.max_length``, an invalid CoNLL document)
@@ -38,7 +43,7 @@ from tqdm import tqdm
 from .conll.docs import DOCSTART_LINE, atomic_file
 from .conll.reader import DOCSTART, ConllError, read_conll_text
 from .conll.schemes import normalize_scheme, spans_to_tags
-from .ents import ents_json
+from .ents import SCORES_KEY, check_min_score, drop_below, ents_json
 from .scoring.predict import cut_ents_at_sentences
 
 INPUT_FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".conll": "conll"}
@@ -94,7 +99,8 @@ class Invalid:
 @dataclass
 class Summary:
     """What a run did. ``texts`` counts output texts (CoNLL: documents),
-    ``words`` their non-whitespace tokens, ``skipped`` the invalid inputs
+    ``words`` their non-whitespace tokens, ``entities`` those written,
+    ``dropped`` those under ``min_score``, ``skipped`` the invalid inputs
     skipped (the first few reasons in ``examples``)."""
 
     texts: int = 0
@@ -103,6 +109,8 @@ class Summary:
     skipped: int = 0
     examples: List[str] = field(default_factory=list)
     seconds: float = 0.0
+    dropped: int = 0
+    min_score: Optional[float] = None
 
     def rows(self) -> List[Tuple[str, str]]:
         """(name, value) rows for a table: counts, entities per label, speed."""
@@ -110,6 +118,8 @@ class Summary:
         rows = [("Texts", f"{self.texts:,}"), ("Words", f"{self.words:,}"),
                 ("Entities", f"{sum(self.entities.values()):,}")]
         rows += [(f"  {label}", f"{n:,}") for label, n in sorted(self.entities.items())]
+        if self.min_score is not None:
+            rows.append((f"Dropped (score < {self.min_score:g})", f"{self.dropped:,}"))
         rows += [("Skipped (invalid)", f"{self.skipped:,}"), ("Seconds", f"{self.seconds:,.1f}"),
                  ("Texts/s", f"{self.texts / secs:,.1f}"), ("Words/s", f"{self.words / secs:,.0f}")]
         return rows
@@ -319,7 +329,8 @@ class JsonlWriter:
     """One JSON line per text: the input's fields (txt and CoNLL input:
     ``{"text": ...}``) plus ``"ents"`` (replacing an input field of that name),
     displaCy's manual format: ``start`` and ``end`` are character offsets into
-    the text (Python string indices)."""
+    the text (Python string indices); ``score``, where the pipeline gives one,
+    the probability that exactly that span with that label is an entity."""
 
     def __init__(self, file_: BinaryIO, scheme: str = "iob2") -> None:
         self.file = file_
@@ -357,14 +368,21 @@ class ConllWriter:
 
 class DocBinWriter:
     """A ``.spacy`` DocBin of all docs, written at the end: the one output
-    whose memory grows with the output (compactly: arrays and strings)."""
+    whose memory grows with the output (compactly: arrays and strings). Of
+    the user data only the entity scores are kept (``ent._.score``; not, say,
+    a transformer's output)."""
 
     def __init__(self, file_: BinaryIO, scheme: str = "iob2") -> None:
         self.file = file_
-        self.docbin = DocBin(store_user_data=False)
+        self.docbin = DocBin(store_user_data=True)
 
     def write(self, item: Item, doc: Doc) -> None:
-        self.docbin.add(doc)
+        user_data = doc.user_data
+        doc.user_data = {SCORES_KEY: user_data[SCORES_KEY]} if SCORES_KEY in user_data else {}
+        try:
+            self.docbin.add(doc)
+        finally:
+            doc.user_data = user_data
 
     def close(self) -> None:
         self.file.write(self.docbin.to_bytes())
@@ -426,6 +444,7 @@ def annotate(
     n_sents: int = 10,
     skip_invalid: bool = False,
     progress: bool = False,
+    min_score: Optional[float] = None,
 ) -> Summary:
     """Annotate ``input_path`` with ``nlp`` into ``output_path``, streaming.
 
@@ -438,33 +457,37 @@ def annotate(
     n_sents (int): Sentences per document of CoNLL input without ``-DOCSTART-``.
     skip_invalid (bool): Skip invalid lines (counted) instead of raising.
     progress (bool): Show a progress bar on stderr.
+    min_score (Optional[float]): Drop entities whose probability is below it.
     RETURNS (Summary): Counts and seconds.
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
-    RAISES ValueError: On an unknown format or scheme, a chunk size below 1, or the output being the input.
+    RAISES ValueError: On an unknown format or scheme, a chunk size below 1, the output being
+        the input, or ``min_score`` for a pipeline without entity scores (see ``check_min_score``).
     """
     check_output_path(input_path, output_path)
+    check_min_score(nlp.config, min_score)
     in_format = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
     writer_class = WRITERS[resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format")]
     scheme = normalize_scheme(scheme)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    summary = Summary()
+    summary = Summary(min_score=min_score)
     start = time.perf_counter()
     items = read_items(input_path, in_format, text_key=text_key, n_sents=n_sents)
     items = (within_max_length(nlp, item) for item in items)
     with contextlib.closing(_Progress(input_path, progress)) as bar, atomic_file(output_path) as file_:
 
-        def count(item: Item, doc: Doc) -> None:
+        def count(item: Item, doc: Doc, dropped: int) -> None:
             words = word_count(item, doc)
             summary.texts += 1
             summary.words += words
             summary.entities.update(ent.label_ for ent in doc.ents)
+            summary.dropped += dropped
             bar.advance(item.nbytes, words)
 
         writer = writer_class(file_, scheme)
         for chunk in _chunks(items, chunk_size, input_path, skip_invalid, summary, bar):
             with memory_zone(nlp):
-                for item, doc in zip(chunk, _annotate_chunk(nlp, chunk, batch_size, count)):
+                for item, doc in zip(chunk, _annotate_chunk(nlp, chunk, batch_size, count, min_score)):
                     writer.write(item, doc)
         writer.close()
     summary.seconds = time.perf_counter() - start
@@ -506,18 +529,21 @@ def _chunks(
         yield chunk
 
 
-def _annotate_chunk(nlp: Language, chunk: Sequence[Item], batch_size: Optional[int], count) -> List[Doc]:
+def _annotate_chunk(
+    nlp: Language, chunk: Sequence[Item], batch_size: Optional[int], count, min_score: Optional[float] = None
+) -> List[Doc]:
     """The chunk's docs in input order. ``nlp.pipe`` gets the texts sorted
     by length (CoNLL: Docs of the given words and sentence starts, whose
     entities are then cut at the sentence starts, as ``scripts/evaluate.py``
     does); empty and whitespace-only texts are only tokenized (no entities).
-    ``count(item, doc)`` is called on each doc as it is done."""
+    Entities under ``min_score`` are dropped. ``count(item, doc, dropped)``
+    is called on each doc as it is done."""
     docs: List[Optional[Doc]] = [None] * len(chunk)
     todo = []
     for i in sorted(range(len(chunk)), key=lambda i: chunk[i].length):
         if chunk[i].words is None and not chunk[i].text.strip():
             docs[i] = nlp.make_doc(chunk[i].text)
-            count(chunk[i], docs[i])
+            count(chunk[i], docs[i], 0)
         else:
             todo.append(i)
     inputs = (_input_doc(nlp, chunk[i]) for i in todo)
@@ -525,7 +551,7 @@ def _annotate_chunk(nlp: Language, chunk: Sequence[Item], batch_size: Optional[i
         if chunk[i].words is not None:
             cut_ents_at_sentences(doc)
         docs[i] = doc
-        count(chunk[i], doc)
+        count(chunk[i], doc, drop_below(doc, min_score))
     return docs  # type: ignore[return-value]
 
 

@@ -34,6 +34,7 @@ from .annotate import (
     check_output_path, decode_line, jsonl_item, memory_zone, resolve_format, txt_item, within_max_length, word_count,
 )
 from .conll.docs import atomic_file
+from .ents import check_min_score
 
 LINES_PER_BLOCK = 10_000  # rows per block the readers emit
 READ_BYTES = 1 << 20
@@ -74,22 +75,24 @@ def _block(path: str, first: int, rows: List[bytes]) -> "pyarrow.Table":
 class Annotator:
     """A Ray actor: loads the pipeline once, then annotates batches of lines.
     Each output row holds the annotated JSON line (``b""`` for a blank jsonl
-    line), or the reason the line is invalid, and its words and labels."""
+    line), or the reason the line is invalid, its words, labels and the
+    entities dropped under ``min_score``."""
 
     def __init__(self, model: str, fmt: str, text_key: str, torch_threads: int, batch_size: Optional[int],
-                 max_length: Optional[int] = None) -> None:
+                 max_length: Optional[int] = None, min_score: Optional[float] = None) -> None:
         import spacy
         import torch
 
         torch.set_num_threads(torch_threads)
         self.nlp = spacy.load(model)
         self.nlp.max_length = max_length or self.nlp.max_length
-        self.fmt, self.text_key, self.batch_size = fmt, text_key, batch_size
+        self.fmt, self.text_key, self.batch_size, self.min_score = fmt, text_key, batch_size, min_score
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, list]:
         n = len(batch["raw"])
         out: Dict[str, list] = {"path": list(batch["path"]), "line_no": [int(i) for i in batch["line_no"]],
-                                "out": [b""] * n, "error": [""] * n, "words": [0] * n, "labels": [""] * n}
+                                "out": [b""] * n, "error": [""] * n, "words": [0] * n, "labels": [""] * n,
+                                "dropped": [0] * n}
         items: List[Item] = []
         rows: List[int] = []
         for row, (line_no, raw) in enumerate(zip(out["line_no"], batch["raw"])):
@@ -109,14 +112,21 @@ class Annotator:
                 out["error"][row] = item.reason
         buffer = io.BytesIO()
         writer = JsonlWriter(buffer)
+        dropped = {}  # id(item) -> entities dropped
+
+        def count(item: Item, doc: Any, n_dropped: int) -> None:
+            dropped[id(item)] = n_dropped
+
         with memory_zone(self.nlp):
-            for row, item, doc in zip(rows, items, _annotate_chunk(self.nlp, items, self.batch_size, lambda i, d: None)):
+            docs = _annotate_chunk(self.nlp, items, self.batch_size, count, self.min_score)
+            for row, item, doc in zip(rows, items, docs):
                 buffer.seek(0)
                 buffer.truncate()
                 writer.write(item, doc)
                 out["out"][row] = buffer.getvalue()
                 out["words"][row] = word_count(item, doc)
                 out["labels"][row] = "\t".join(ent.label_ for ent in doc.ents)
+                out["dropped"][row] = dropped[id(item)]
         return out
 
 
@@ -136,6 +146,7 @@ def annotate_ray(
     rows_per_batch: int = 256,
     skip_invalid: bool = False,
     max_length: Optional[int] = None,
+    min_score: Optional[float] = None,
 ) -> Summary:
     """Annotate ``input_path`` on Ray into ``output_path`` (jsonl).
 
@@ -146,6 +157,8 @@ def annotate_ray(
     batch_size (Optional[int]): ``nlp.pipe`` batch size inside an actor.
     rows_per_batch (int): Lines per ``map_batches`` batch.
     max_length (Optional[int]): ``nlp.max_length`` in the actors; None: the pipeline's.
+    min_score (Optional[float]): Drop entities whose probability is below it
+        (the pipeline's config is read here first, to refuse one without scores).
     Other arguments as ``nerkit.annotate.annotate``.
     RETURNS (Summary): Counts and seconds (Ray's start-up included).
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
@@ -157,8 +170,10 @@ def annotate_ray(
         raise ValueError("--engine ray reads txt and jsonl; annotate CoNLL files with the local engine")
     if resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format") != "jsonl":
         raise ValueError("--engine ray writes jsonl; use the local engine for conll or spacy output")
+    if min_score is not None:
+        check_min_score(pipeline_config(model), min_score)
     start = time.perf_counter()
-    summary = Summary()
+    summary = Summary(min_score=min_score)
     if not ray.is_initialized():
         # Joins the cluster at RAY_ADDRESS if set; else starts one here, with a
         # logical CPU beside the actors' for the (light) read tasks, or they would wait forever.
@@ -170,7 +185,7 @@ def annotate_ray(
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     lines = ray.data.read_datasource(LineDatasource(str(Path(input_path).resolve())))
     annotated = lines.map_batches(
-        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size, max_length),
+        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size, max_length, min_score),
         batch_size=rows_per_batch, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus, num_gpus=num_gpus,
         batch_format="numpy", max_restarts=0,
     )
@@ -188,7 +203,24 @@ def annotate_ray(
                 file_.write(bytes(row["out"]))
                 summary.texts += 1
                 summary.words += int(row["words"])
+                summary.dropped += int(row["dropped"])
                 labels.update(label for label in str(row["labels"]).split("\t") if label)
     summary.entities = labels
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def pipeline_config(model: Union[str, Path]) -> Any:
+    """The config of a pipeline directory or installed package, read without loading it.
+
+    RAISES ValueError: If ``model`` is neither.
+    """
+    import spacy.util
+
+    if Path(model).is_dir():
+        return spacy.util.load_config(Path(model) / "config.cfg")
+    if spacy.util.is_package(str(model)):
+        package = spacy.util.get_package_path(str(model))
+        meta = spacy.util.get_model_meta(package)
+        return spacy.util.load_config(package / f"{meta['lang']}_{meta['name']}-{meta['version']}" / "config.cfg")
+    raise ValueError(f"Cannot load the pipeline {str(model)!r}: not a directory or an installed package")

@@ -7,6 +7,8 @@ is not installed there, nor importable), it needs no file from this checkout (it
 runs outside it), and it predicts the same entities as the trained pipeline it
 was built from. Then it loads the wheel once more with this Python, where nerkit
 is installed and its entry points register the same names as the package's copy.
+Where the pipeline's token head scores its entities, every entity has a score in
+[0, 1] there (`ent._.score`, registered by the package's copy).
 """
 import importlib.util
 import json
@@ -28,7 +30,11 @@ from wasabi import msg
 LOAD = """
 import importlib.util, json, pickle, sys, spacy
 nlp = spacy.load(sys.argv[1])
-ents = [[e.text, e.label_, e.start_char, e.end_char] for e in nlp(sys.argv[2]).ents]
+doc = nlp(sys.argv[2])
+ents = [[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents]
+scored = any(nlp.get_pipe_meta(name).factory == "nerkit_token_ner" and getattr(pipe, "scores", False)
+             for name, pipe in nlp.pipeline)
+scores = [e._.score if e.has_extension("score") else None for e in doc.ents]
 def spans(docs):
     return [[[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents] for doc in docs]
 # as downstream apps use it: blank texts in a batch, forked workers, a pickled copy
@@ -42,7 +48,8 @@ if has_nerkit:
     spacy.blank("en")  # a new pipeline loads the entry points once more
 factories = spacy.registry.factories
 module = factories.get("nerkit_token_ner").__module__ if "nerkit_token_ner" in factories else None
-print(json.dumps({"ents": ents, "nerkit": has_nerkit, "factory_module": module, "downstream": downstream}))
+print(json.dumps({"ents": ents, "nerkit": has_nerkit, "factory_module": module, "downstream": downstream,
+                  "scored": scored, "scores": scores}))
 """
 LOAD_TIMEOUT = 600  # seconds; nlp.pipe(n_process=2) once hung for good
 # torch==2.13.0 is the CPU wheel; a looser pin would pull GBs of CUDA packages.
@@ -73,7 +80,14 @@ def load(python: str, name: str, text: str, where: str, site: Optional[Path] = N
     result = json.loads(run.stdout.strip().splitlines()[-1])
     result["ents"] = [tuple(e) for e in result["ents"]]
     check_downstream(result["ents"], result.pop("downstream"), where)
+    check_scores(result["scored"], result["scores"], where)
     return result
+
+
+def check_scores(scored: bool, scores: List[Optional[float]], where: str) -> None:
+    """With a scoring token head, every entity has a score in [0, 1]."""
+    if scored and not all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores):
+        msg.fail(f"Entities without a score in [0, 1] {where}", f"ent._.score: {scores}", exits=1)
 
 
 def check_downstream(ents: List[Tuple[str, str, int, int]], downstream: dict, where: str) -> None:
@@ -115,6 +129,8 @@ def main(
     msg.good("Loaded in a fresh environment, offline, without nerkit",
              f"nerkit_token_ner from: {fresh['factory_module']}")
     msg.good("Same entities beside blank texts, in 2 processes, unpickled")
+    if fresh["scored"] and fresh["scores"]:
+        msg.good("Every entity has its probability (ent._.score)", ", ".join(f"{s:.3f}" for s in fresh["scores"]))
     print(text)
     msg.table([(e[0], e[1]) for e in ents] or [("(none)", "")], header=("entity", "label"))
     if reference is not None:

@@ -3,7 +3,9 @@
 Writes OUTPUT_PREFIX.json (the source of truth, layout in
 nerkit/scoring/README.md), OUTPUT_PREFIX.md and OUTPUT_PREFIX.html. Entity
 scores are conlleval-exact on the gold tokenization; spaCy's scorer is shown
-beside them.
+beside them. Where the entities have probabilities (ent._.score, the token
+head), the report adds their expected calibration error and precision/recall
+by score threshold.
 """
 from pathlib import Path
 from typing import Optional
@@ -78,6 +80,10 @@ def main(
         + (f" ({wps:,.0f} words/s)" if wps else "")
     )
     print(headline_markdown(report))
+    if report["calibration"]:
+        cal = report["calibration"]
+        msg.info(f"Entity scores: ECE {cal['ece']:.4f} over {cal['n_scored']:,} entities (10 bins); "
+                 "precision and recall by threshold in the report")
     if conlleval:
         if mismatches:
             msg.fail(f"conlleval disagrees with the report: {'; '.join(mismatches)}", exits=1)

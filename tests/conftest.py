@@ -61,3 +61,19 @@ def tiny_search_config(tiny_bert: Path, path: Path) -> Path:
 def tiny_bert(tmp_path_factory) -> Path:
     """Directory of a tiny random BERT (the test builds it; nothing is downloaded)."""
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def scored_model(tmp_path_factory) -> Path:
+    """A token head (nerkit_token_ner, whose entities have scores) on a small
+    CNN, trained on four sample snippets until it finds entities, saved."""
+    import spacy
+
+    from tests.components.test_token_ner import CNN_TOK2VEC, sample_examples, train
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("nerkit_token_ner", name="ner", config={"model": {"tok2vec": CNN_TOK2VEC}})
+    train(nlp, sample_examples(nlp), steps=30)
+    path = tmp_path_factory.mktemp("scored") / "model"
+    nlp.to_disk(path)
+    return path

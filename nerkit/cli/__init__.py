@@ -2,13 +2,14 @@
 pyproject.toml). Subcommands are thin: the logic lives in the library
 modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
 ``nerkit.search``, ``nerkit serve`` -> ``nerkit.serve``, ``nerkit quantize`` ->
-``nerkit.components.quantized``)."""
+``nerkit.components.quantized``, ``nerkit calibrate`` -> ``nerkit.calibrate``)."""
 import sys
 
 import typer
 from wasabi import msg
 
 from .annotate import annotate_command
+from .calibrate import calibrate_command
 from .quantize import quantize_command
 from .search import CONTEXT, search_command
 from .serve import serve_command
@@ -44,6 +45,9 @@ app.command("serve", short_help="Serve a pipeline over HTTP (FastAPI): POST /ent
 )
 app.command("quantize", short_help="Save an int8 copy of a transformer pipeline (smaller, faster on CPU)")(
     quantize_command
+)
+app.command("calibrate", short_help="Fit the temperature of the token head's entity scores on a dev set")(
+    calibrate_command
 )
 app.command("search", short_help="Hyperparameter search of a training config with Optuna (resumable)", context_settings=CONTEXT)(
     search_command

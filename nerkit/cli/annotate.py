@@ -39,7 +39,7 @@ def annotate_command(
     # fmt: off
     model: str = typer.Argument(..., metavar="MODEL", help="The pipeline: a directory or an installed package name (spacy.load)"),
     input_path: Path = typer.Argument(..., metavar="INPUT", help="Input file: .txt (one text per line), .jsonl (one JSON object per line, the text in --text-key; blank lines are passed over) or .conll (one token per line, kept as it is; a tag column may follow, it is not used)", exists=True, dir_okay=False),
-    output_path: Path = typer.Argument(..., metavar="OUTPUT", help="Output file: .jsonl (the input's fields plus \"ents\" with character offsets, replacing any \"ents\" field), .conll (token tag lines) or .spacy (DocBin); not the input. Written under a temporary name and renamed when complete", dir_okay=False),
+    output_path: Path = typer.Argument(..., metavar="OUTPUT", help="Output file: .jsonl (the input's fields plus \"ents\" with character offsets and, where the pipeline gives one, each entity's probability \"score\", replacing any \"ents\" field), .conll (token tag lines) or .spacy (DocBin); not the input. Written under a temporary name and renamed when complete", dir_okay=False),
     input_format: Optional[InputFormat] = typer.Option(None, "--format", help="Input format, if the suffix does not say"),
     output_format: Optional[OutputFormat] = typer.Option(None, "--output-format", help="Output format, if the suffix does not say"),
     text_key: str = typer.Option("text", "--text-key", help="The text field of .jsonl input; the other fields are kept"),
@@ -48,6 +48,7 @@ def annotate_command(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="nlp.pipe batch size (default: the pipeline's own)"),
     n_sents: int = typer.Option(10, "--n-sents", min=1, help="Sentences per document of .conll input without -DOCSTART- lines"),
     max_length: Optional[int] = typer.Option(None, "--max-length", min=1, help="Longest text in characters (nlp.max_length; default: the pipeline's, spaCy's 1,000,000); a longer one is invalid input"),
+    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0, help="Drop entities whose probability (\"score\" in .jsonl output, ent._.score) is below this, in every output format, and count them in the summary. Needs a pipeline that scores its entities (nerkit_token_ner); spaCy's transition-based ner gives no scores, and is refused"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip invalid input lines (not UTF-8, not JSON, no text field, text not a string or longer than --max-length; in .conll input, the whole document) instead of failing, and count them in the summary. The output then has NO line for a skipped input line, so input and output lines no longer match one to one"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU to run on (needs cupy); -1: CPU"),
     engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: Ray Data actors, on this machine or the cluster at RAY_ADDRESS (txt/jsonl in, jsonl out; pip install 'nerkit[ray]')"),
@@ -64,8 +65,9 @@ def annotate_command(
     and writes no output (unless --skip-invalid). Interrupted (Ctrl-C, exit
     code 130) or terminated (SIGTERM, 143) it writes no output either. A
     progress bar shows on a terminal; a summary (texts, words, entities per
-    label, seconds) is printed at the end."""
+    label, seconds; with --min-score, the entities dropped) is printed at the end."""
     from nerkit.annotate import INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, annotate, check_output_path, resolve_format
+    from nerkit.ents import check_min_score
 
     in_format = input_format.value if input_format else None
     out_format = output_format.value if output_format else None
@@ -82,13 +84,19 @@ def annotate_command(
                     model, input_path, output_path, input_format=in_format, output_format=out_format,
                     text_key=text_key, actors=actors, num_cpus=cpus_per_actor, num_gpus=gpus_per_actor,
                     torch_threads=torch_threads, batch_size=batch_size, skip_invalid=skip_invalid,
-                    max_length=max_length,
+                    max_length=max_length, min_score=min_score,
                 )
             else:
+                nlp = _load(model, gpu_id, max_length)
+                try:
+                    check_min_score(nlp.config, min_score)
+                except ValueError as err:
+                    raise typer.BadParameter(str(err), param_hint="'--min-score'")
                 summary = annotate(
-                    _load(model, gpu_id, max_length), input_path, output_path, input_format=in_format,
+                    nlp, input_path, output_path, input_format=in_format,
                     output_format=out_format, text_key=text_key, scheme=scheme.value, chunk_size=chunk_size,
                     batch_size=batch_size, n_sents=n_sents, skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
+                    min_score=min_score,
                 )
     except AnnotateError as err:
         msg.fail("Invalid input, no output written")

@@ -5,10 +5,18 @@ of each token (y = softmax(W·h + b)); training minimises the cross-entropy
 against the gold BILUO tags; prediction is constrained Viterbi decoding over
 the log-probabilities, so the tags always form valid entities. An alternative
 to spaCy's transition-based `ner`, with the same scores (`ents_f` etc.).
+
+Each entity it sets gets a probability, `ent._.score`: by forward-backward over
+the same lattice (see `marginals`), the probability that exactly that span
+with that label is an entity; `ent._.alternatives` gives the other labels'.
+They are kept in `doc.user_data` (plain lists under `SCORES_KEY`) and read by
+getters keyed by (start, end, label), so they survive `DocBin`
+(`store_user_data=True`), pickling, `n_process` and `doc.ents` being reset.
 """
 import unicodedata
+from bisect import bisect_left
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from spacy.errors import Errors
@@ -21,10 +29,12 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from . import models  # noqa: F401  (registers nerkit.TokenTagger.v1)
+from .marginals import span_probs
 from .viterbi import log_softmax, make_tags, tags_to_spans, transition_mask, viterbi_segments
 
 SCHEME = "bilou"
 MISSING_TAGS = (None, "", "-")
+SCORES_KEY = "nerkit.ent_scores"  # doc.user_data: {"start", "end", "label", "score", "alternatives"} lists
 
 DEFAULT_TOKEN_NER_MODEL = """
 [model]
@@ -48,19 +58,56 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_TOKEN_NER_MODEL)["model"]
 @Language.factory(
     "nerkit_token_ner",
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
-    default_config={"model": DEFAULT_MODEL, "scorer": {"@scorers": "spacy.ner_scorer.v1"}},
+    default_config={"model": DEFAULT_MODEL, "scorer": {"@scorers": "spacy.ner_scorer.v1"}, "scores": True},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_token_ner(
-    nlp: Language, name: str, model: Model[List[Doc], List[Floats2d]], scorer: Optional[Callable]
+    nlp: Language, name: str, model: Model[List[Doc], List[Floats2d]], scorer: Optional[Callable], scores: bool
 ) -> "TokenNER":
     """Create a token-classification NER component.
 
     model (Model[List[Doc], List[Floats2d]]): One score per tag and token,
         e.g. `nerkit.TokenTagger.v1`.
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
+    scores (bool): Give each entity its probability (`ent._.score`).
     """
-    return TokenNER(nlp.vocab, model, name, scorer=scorer)
+    return TokenNER(nlp.vocab, model, name, scorer=scorer, scores=scores)
+
+
+def _ent_index(span: Span) -> Tuple[Optional[Dict[str, Any]], int]:
+    """The doc's stored scores and the index of the span's record in them (-1: none)."""
+    stored = span.doc.user_data.get(SCORES_KEY)
+    if not stored:
+        return None, -1
+    k = bisect_left(stored["start"], span.start)  # starts are sorted and unique: doc.ents never overlap
+    found = k < len(stored["start"]) and stored["start"][k] == span.start and stored["end"][k] == span.end
+    return stored, k if found and stored["label"][k] == span.label_ else -1
+
+
+def get_ent_score(span: Span) -> Optional[float]:
+    """`Span._.score`: the probability that exactly this span with this label
+    is an entity, None if no `nerkit_token_ner` with scores on predicted it."""
+    stored, k = _ent_index(span)
+    return None if k < 0 else float(stored["score"][k])  # type: ignore[index]
+
+
+def get_ent_alternatives(span: Span) -> List[Tuple[str, float]]:
+    """`Span._.alternatives`: (label, probability) of the same span with each
+    other label, most probable first ([] where `score` is None)."""
+    stored, k = _ent_index(span)
+    return [] if k < 0 else [(str(label), float(p)) for label, p in stored["alternatives"][k]]  # type: ignore[index]
+
+
+def register_span_extensions() -> None:
+    """Register `Span._.score` and `Span._.alternatives` unless registered
+    already (by nerkit or a package's copy of its components: same getters,
+    same data)."""
+    for name, getter in (("score", get_ent_score), ("alternatives", get_ent_alternatives)):
+        if not Span.has_extension(name):
+            Span.set_extension(name, getter=getter)
+
+
+register_span_extensions()
 
 
 def is_blank(text: str) -> bool:
@@ -83,13 +130,24 @@ def sentence_starts(doc: Doc) -> List[int]:
     return [token.i for token in doc if token.is_sent_start]
 
 
+class Decoded(NamedTuple):
+    """`TokenNER.predict`'s output for one doc: the tag indices, and per
+    entity of the path (in order) the probability of each label (columns as
+    `TokenNER.labels`), None with scores off."""
+
+    path: numpy.ndarray
+    probs: Optional[numpy.ndarray]
+
+
 class TokenNER(TrainablePipe):
     """Named entities from per-token BILUO tag scores, decoded by constrained
     Viterbi. `set_annotations` replaces `doc.ents` (tokens outside the
-    predicted entities are set to "O")."""
+    predicted entities are set to "O") and, with scores on, stores each
+    entity's probability (`ent._.score`)."""
 
     def __init__(
-        self, vocab: Vocab, model: Model, name: str = "token_ner", *, scorer: Optional[Callable] = None
+        self, vocab: Vocab, model: Model, name: str = "token_ner", *, scorer: Optional[Callable] = None,
+        scores: bool = True,
     ) -> None:
         """Initialize the pipe.
 
@@ -98,15 +156,24 @@ class TokenNER(TrainablePipe):
             the ref "output_layer", whose nO is set to the number of tags.
         name (str): The component instance name.
         scorer (Optional[Callable]): Scoring method.
+        scores (bool): Give each entity its probability (`ent._.score`).
         """
         if not model.has_ref("output_layer"):
             raise ValueError(f"{name}: the model needs an 'output_layer' ref (use nerkit.TokenTagger.v1)")
         self.vocab = vocab
         self.model = model
         self.name = name
-        self.cfg: Dict[str, object] = {"labels": [], "scheme": SCHEME}
+        # temperature: the logits are divided by it before forward-backward (not
+        # before decoding, so it never changes the entities); `nerkit calibrate` fits it
+        self.cfg: Dict[str, object] = {"labels": [], "scheme": SCHEME, "temperature": 1.0}
         self.scorer = scorer
+        self.scores = scores
         self._mask_cache: Optional[Tuple[Tuple[str, ...], tuple]] = None
+
+    @property
+    def temperature(self) -> float:
+        """The temperature of the entity probabilities (1.0: the model's own)."""
+        return float(self.cfg.get("temperature", 1.0))  # type: ignore[arg-type]
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -180,38 +247,86 @@ class TokenNER(TrainablePipe):
         output_layer.set_dim("nO", n_tags)
         self.model.initialize(X=doc_sample)
 
-    def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+    def logits(self, docs: Sequence[Doc]) -> List[numpy.ndarray]:
+        """The model's (n_tokens, n_tags) tag logits per doc, as numpy
+        (empty docs are not given to the model)."""
+        out = [numpy.zeros((len(doc), len(self.tags)), dtype="float32") for doc in docs]
+        todo = [i for i, doc in enumerate(docs) if len(doc)]
+        if todo:
+            for i, doc_scores in zip(todo, self.model.predict([docs[i] for i in todo])):
+                out[i] = self.model.ops.to_numpy(doc_scores)
+        return out
+
+    def log_probs(self, doc: Doc, logits: numpy.ndarray, temperature: float = 1.0) -> numpy.ndarray:
+        """The doc's tag log-probabilities: log-softmax of logits / temperature,
+        blank tokens (see `is_blank`) forced to "O"."""
+        log_probs = log_softmax(numpy.asarray(logits, dtype="float64") / temperature)
+        log_probs[blank_tokens(doc), 1:] = -numpy.inf  # column 0 is "O"
+        return log_probs
+
+    def span_probs(
+        self, doc: Doc, logits: numpy.ndarray, spans: Sequence[Tuple[int, int]], temperature: Optional[float] = None
+    ) -> numpy.ndarray:
+        """(n_spans, n_labels): the probability that each (start, end) span is
+        exactly one entity of each label, by forward-backward over the lattice
+        Viterbi decodes (the doc's sentence starts, blank tokens "O").
+
+        temperature (Optional[float]): None: the pipe's (`cfg["temperature"]`).
+        """
+        temperature = self.temperature if temperature is None else temperature
+        if not spans:
+            return numpy.zeros((0, len(self.labels)))
+        log_probs = self.log_probs(doc, logits, temperature)
+        return span_probs(log_probs, self.tags, self._mask(), spans, sentence_starts(doc))
+
+    def predict(self, docs: Iterable[Doc]) -> List[Decoded]:
         """Decode the best valid tag sequence of each doc. Where a doc has
         sentence starts (set by the caller, e.g. from CoNLL's blank lines),
         no entity runs over one; blank tokens (see `is_blank`) are always "O".
-        Empty docs are not given to the model.
+        With scores on, each entity's label probabilities too. Empty docs are
+        not given to the model.
 
         docs (Iterable[Doc]): The docs.
-        RETURNS (List[ndarray]): One array of tag indices (into `self.tags`) per doc.
+        RETURNS (List[Decoded]): Per doc the tag indices (into `self.tags`)
+            and the entities' label probabilities.
         """
         docs = list(docs)
-        paths = [numpy.zeros((len(doc),), dtype="int64") for doc in docs]
-        todo = [i for i, doc in enumerate(docs) if len(doc)]
-        if not todo:
-            return paths
-        scores = self.model.predict([docs[i] for i in todo])
-        mask = self._mask()
-        for i, doc_scores in zip(todo, scores):
-            log_probs = log_softmax(self.model.ops.to_numpy(doc_scores))
-            log_probs[blank_tokens(docs[i]), 1:] = -numpy.inf  # column 0 is "O"
-            paths[i] = viterbi_segments(log_probs, mask, sentence_starts(docs[i]))
-        return paths
+        return [self.decode(doc, logits) for doc, logits in zip(docs, self.logits(docs))]
 
-    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[numpy.ndarray]) -> None:
-        """Set `doc.ents` from the decoded tags (everything else "O").
+    def decode(self, doc: Doc, logits: numpy.ndarray, scores: Optional[bool] = None) -> Decoded:
+        """`predict` for one doc and its `logits`; `scores`: None: the pipe's setting."""
+        if not len(doc):
+            return Decoded(numpy.zeros((0,), dtype="int64"), None)
+        path = viterbi_segments(self.log_probs(doc, logits), self._mask(), sentence_starts(doc))
+        if not (self.scores if scores is None else scores):
+            return Decoded(path, None)
+        spans = [(start, end) for start, end, _ in tags_to_spans(path, self.tags)]
+        return Decoded(path, self.span_probs(doc, logits, spans))
+
+    def set_annotations(self, docs: Iterable[Doc], decoded: List[Decoded]) -> None:
+        """Set `doc.ents` from the decoded tags (everything else "O") and, with
+        scores, `doc.user_data[SCORES_KEY]` (read by `ent._.score`).
 
         docs (Iterable[Doc]): The docs.
-        tag_ids (List[ndarray]): The output of `predict`.
+        decoded (List[Decoded]): The output of `predict`.
         """
         tags = self.tags
-        for doc, path in zip(docs, tag_ids):
-            spans = [Span(doc, start, end, label=label) for start, end, label in tags_to_spans(path, tags)]
-            doc.set_ents(spans, default="outside")
+        labels = list(self.labels)
+        for doc, (path, probs) in zip(docs, decoded):
+            ents = tags_to_spans(path, tags)
+            doc.set_ents([Span(doc, start, end, label=label) for start, end, label in ents], default="outside")
+            doc.user_data.pop(SCORES_KEY, None)
+            if probs is None:
+                continue
+            stored: Dict[str, list] = {"start": [], "end": [], "label": [], "score": [], "alternatives": []}
+            for (start, end, label), row in zip(ents, probs):
+                stored["start"].append(start)
+                stored["end"].append(end)
+                stored["label"].append(label)
+                stored["score"].append(float(row[labels.index(label)]))
+                others = sorted(((float(p), other) for other, p in zip(labels, row) if other != label), reverse=True)
+                stored["alternatives"].append([[other, p] for p, other in others])
+            doc.user_data[SCORES_KEY] = stored
 
     def update(
         self,

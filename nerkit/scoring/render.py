@@ -52,7 +52,7 @@ def _tables(report: Dict[str, Any]) -> List[Table]:
     labels = report["confusion"]["labels"]
     conf = report["confusion"]["matrix"]
     conf_rows = [[g] + [str(conf[g][p]) for p in labels] for g in labels]
-    return [
+    tables = [
         ("Entity level (exact match)", ent_note, prf_head, ent_rows),
         ("spaCy scorer", sp["note"], ["", "ents_p", "ents_r", "ents_f", "F1 (exact)"], sp_rows),
         ("Token level (IOB2 tags)", tok["note"], prf_head, tok_rows),
@@ -65,6 +65,29 @@ def _tables(report: Dict[str, Any]) -> List[Table]:
          "(same type first, then most overlap), else O (missed). Row O: spurious "
          "predictions. Diagonal = correct + wrong_boundary.",
          ["gold \\ pred"] + labels, conf_rows),
+    ]  # fmt: skip
+    return tables + _calibration_tables(report.get("calibration"))
+
+
+def _calibration_tables(cal: Optional[Dict[str, Any]]) -> List[Table]:
+    """Reliability bins and the threshold table, where the entities have scores."""
+    if not cal:
+        return []
+    bin_rows = [[f"[{b['lo']:.1f}, {b['hi']:.1f}{']' if b['hi'] >= 1 else ')'}", str(b["n"]),
+                 pct(b["mean_score"]), pct(b["accuracy"])] for b in cal["bins"]]
+    bin_note = (
+        f"Expected calibration error (ECE, {cal['n_bins']} equal-width bins of ent._.score, weighted by "
+        f"their entities): {pct(cal['ece'])} over {cal['n_scored']} scored predicted entities"
+        + (f" ({cal['n_unscored']} without a score)" if cal["n_unscored"] else "")
+        + ". A calibrated score is the share of its bin's entities that are correct (exact match)."
+    )
+    thr_rows = [[f"{row['threshold']:g}", str(row["n_kept"]), pct(row["precision"]), pct(row["recall"]),
+                 pct(row["f1"])] for row in cal["thresholds"]]
+    return [
+        ("Calibration (entity scores)", bin_note, ["score", "entities", "mean score", "correct"], bin_rows),
+        ("Precision and recall by score threshold",
+         "Entities with ent._.score >= the threshold kept (as nerkit annotate --min-score does); recall "
+         "over all gold entities.", ["min score", "kept", "P", "R", "F1"], thr_rows),
     ]  # fmt: skip
 
 

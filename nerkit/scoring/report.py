@@ -14,6 +14,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .bootstrap import bootstrap_f1
+from .calibration import calibration_report
 from .entities import EntSpan, collect_spans_and_cuts, doc_counts, score_spans
 from .errors import classify, confusion_matrix, error_breakdown
 from .predict import predict, predict_raw, sentence_bounds
@@ -220,6 +221,7 @@ def build_report(
         },
         "spacy_scorer": _spacy_scores(gold_docs, pred_docs, entity, pred),
         "examples": _examples(gold_docs, gold, pred, n_examples),
+        "calibration": calibration_report(gold_docs, pred_docs),
     }
 
 

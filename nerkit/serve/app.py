@@ -1,7 +1,9 @@
 """The HTTP API of ``nerkit serve``: a FastAPI app over one loaded pipeline.
 
 - ``POST /ents`` ``{"texts": [...]}`` -> ``{"docs": [{"text", "ents": [...]}]}``:
-  all texts in one ``nlp.pipe`` call, entities in displaCy's manual format.
+  all texts in one ``nlp.pipe`` call, entities in displaCy's manual format,
+  each with its probability ``score`` where the pipeline gives one; an optional
+  ``"min_score"`` drops the entities below it (422 on a pipeline without scores).
 - ``GET /health`` (never needs the key), ``GET /meta`` (name, version,
   labels, the scores in meta.json), ``GET /`` (a page that highlights the
   entities of a pasted text, displaCy's ent style), ``GET /openapi.json``.
@@ -50,7 +52,7 @@ import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictStr, ValidationError
 from spacy.language import Language
 from starlette.authentication import (
     AuthCredentials, AuthenticationBackend, AuthenticationError, BaseUser, SimpleUser,
@@ -62,7 +64,7 @@ from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
 
 from ..annotate import encodable, memory_zone
-from ..ents import ents_json
+from ..ents import check_min_score, drop_below, ents_json
 
 logger = logging.getLogger("nerkit.serve")
 API_KEY_ENV = "NERKIT_API_KEY"
@@ -102,6 +104,7 @@ class ServeSettings:
 
 class EntsRequest(BaseModel):
     texts: List[StrictStr]
+    min_score: Optional[float] = Field(None, ge=0.0, le=1.0)
 
 
 class Ent(BaseModel):
@@ -109,6 +112,7 @@ class Ent(BaseModel):
     end: int
     label: str
     text: str
+    score: Optional[float] = None  # left out where the pipeline gives none
 
 
 class DocEnts(BaseModel):
@@ -168,11 +172,14 @@ class PipelineQueue:
             with self._count_lock:
                 self.admitted -= 1
 
-    def annotate(self, texts: List[str], deadline: Optional[float]) -> Tuple[List[Dict[str, Any]], float]:
+    def annotate(
+        self, texts: List[str], deadline: Optional[float], min_score: Optional[float] = None
+    ) -> Tuple[List[Dict[str, Any]], float]:
         """The entities of ``texts``, blocking (call it in a worker thread).
 
         texts (List[str]): The texts, validated.
         deadline (Optional[float]): ``time.monotonic()`` past which to give up.
+        min_score (Optional[float]): Drop entities whose score is below it.
         RETURNS (Tuple[List[Dict[str, Any]], float]): One dict per text, and the seconds waited for the pipeline.
         RAISES (Overloaded): When the deadline passes first.
         """
@@ -184,6 +191,7 @@ class PipelineQueue:
             docs: List[Dict[str, Any]] = []
             with memory_zone(self.nlp):  # the strings of a request are freed after it
                 for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
+                    drop_below(doc, min_score)
                     docs.append({"text": doc.text, "ents": ents_json(doc)})
                     if deadline is not None and len(docs) < len(texts) and time.monotonic() > deadline:
                         raise Overloaded(f"timed out after {len(docs)} of {len(texts)} texts")
@@ -236,7 +244,7 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
     async def get_page() -> str:
         return page
 
-    @app.post("/ents", response_model=EntsResponse, openapi_extra=_ENTS_BODY,
+    @app.post("/ents", response_model=EntsResponse, response_model_exclude_none=True, openapi_extra=_ENTS_BODY,
               responses={413: {"description": "Over a limit"}, 422: {"description": "Invalid request"},
                          503: {"description": "Queue full or time budget spent; see Retry-After"}})
     async def post_ents(request: Request) -> Any:
@@ -244,10 +252,14 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
         deadline = start + settings.timeout if settings.timeout else None
         try:
             with queue.slot() as ahead:  # before the body: a full queue costs no read
-                texts = await _read_texts(request, settings)
+                texts, min_score = await _read_texts(request, settings)
+                try:
+                    check_min_score(nlp.config, min_score, "min_score")
+                except ValueError as exc:
+                    raise HTTPException(422, str(exc)) from None
                 if deadline is not None and time.monotonic() > deadline:
                     raise Overloaded("timed out receiving the request")
-                docs, waited = await run_in_threadpool(queue.annotate, texts, deadline)
+                docs, waited = await run_in_threadpool(queue.annotate, texts, deadline, min_score)
         except Overloaded as exc:
             logger.info("POST /ents: 503 %s, %.1f ms", exc, 1000 * (time.monotonic() - start))
             raise HTTPException(503, f"Server busy: {exc}; retry later",
@@ -262,13 +274,13 @@ def create_app(nlp: Language, settings: ServeSettings = ServeSettings()) -> Fast
     return app
 
 
-def parse_texts(body: bytes, content_type: Optional[str], settings: ServeSettings) -> List[str]:
-    """The texts of a ``POST /ents`` body, checked cheapest first.
+def parse_texts(body: bytes, content_type: Optional[str], settings: ServeSettings) -> Tuple[List[str], Optional[float]]:
+    """The texts (and ``min_score``) of a ``POST /ents`` body, checked cheapest first.
 
     body (bytes): The body, already within the byte limit.
     content_type (Optional[str]): Its Content-Type header; JSON only.
     settings (ServeSettings): The limits.
-    RETURNS (List[str]): The texts.
+    RETURNS (Tuple[List[str], Optional[float]]): The texts and the request's ``min_score``.
     RAISES (HTTPException): 413 for more than ``max_texts`` items in a JSON array
         or object (found while parsing, before any is validated) or a text over
         ``max_chars``; 422 for a lone surrogate.
@@ -284,7 +296,8 @@ def parse_texts(body: bytes, content_type: Optional[str], settings: ServeSetting
         raise InvalidRequest([{"loc": ["body", getattr(exc, "pos", 0)], "msg": "JSON decode error",
                                "type": "json_invalid"}]) from None
     try:
-        texts = EntsRequest.model_validate(data).texts
+        parsed = EntsRequest.model_validate(data)
+        texts = parsed.texts
     except ValidationError as exc:
         raise InvalidRequest([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]) from None
     for i, text in enumerate(texts):
@@ -292,7 +305,7 @@ def parse_texts(body: bytes, content_type: Optional[str], settings: ServeSetting
             raise HTTPException(413, f"texts[{i}] has {len(text)} characters, at most {settings.max_chars}")
         if not encodable(text):
             raise HTTPException(422, f"texts[{i}] holds a lone surrogate (a \\ud800-\\udfff escape), not text")
-    return texts
+    return texts, parsed.min_score
 
 
 def log_config(level: str = "INFO") -> Dict[str, Any]:
@@ -420,7 +433,7 @@ def _bounded_decoder(max_items: int) -> json.JSONDecoder:
     return decoder
 
 
-async def _read_texts(request: Request, settings: ServeSettings) -> List[str]:
+async def _read_texts(request: Request, settings: ServeSettings) -> Tuple[List[str], Optional[float]]:
     """The texts of a request: its body read (``_read_body``), then parsed in a worker thread (``parse_texts``)."""
     body = await _read_body(request, settings.max_body)
     return await run_in_threadpool(parse_texts, body, request.headers.get("content-type"), settings)

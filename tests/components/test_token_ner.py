@@ -99,7 +99,7 @@ def test_predictions_are_valid_biluo(cnn_nlp):
     nlp, _, _ = cnn_nlp
     pipe = nlp.get_pipe("ner")
     docs = [nlp.make_doc(text) for text in ("", "Thomas Kowalski visited Microsoft in Paris .", "a")]
-    for doc, path in zip(docs, pipe.predict(docs)):
+    for doc, (path, _) in zip(docs, pipe.predict(docs)):
         assert len(path) == len(doc)
         assert is_valid([pipe.tags[i] for i in path])
     assert nlp("").ents == ()
