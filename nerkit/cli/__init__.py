@@ -2,13 +2,14 @@
 pyproject.toml). Subcommands are thin: the logic lives in the library
 modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
 ``nerkit.search``, ``nerkit serve`` -> ``nerkit.serve``, ``nerkit quantize`` ->
-``nerkit.components.quantized``)."""
+``nerkit.components.quantized``, ``nerkit onnx`` -> ``nerkit.components.onnx_runtime``)."""
 import sys
 
 import typer
 from wasabi import msg
 
 from .annotate import annotate_command
+from .onnx_runtime import onnx_command
 from .quantize import quantize_command
 from .search import CONTEXT, search_command
 from .serve import serve_command
@@ -44,6 +45,9 @@ app.command("serve", short_help="Serve a pipeline over HTTP (FastAPI): POST /ent
 )
 app.command("quantize", short_help="Save an int8 copy of a transformer pipeline (smaller, faster on CPU)")(
     quantize_command
+)
+app.command("onnx", short_help="Save a copy of a transformer pipeline that runs it in ONNX Runtime (float32 or --int8)")(
+    onnx_command
 )
 app.command("search", short_help="Hyperparameter search of a training config with Optuna (resumable)", context_settings=CONTEXT)(
     search_command
