@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-VERSION_PACKAGES = ("spacy", "spacy-transformers", "transformers", "torch", "thinc", "nerkit")
+VERSION_PACKAGES = ("spacy", "spacy-transformers", "transformers", "torch", "thinc", "nerkit", "onnxruntime")
 
 
 def now() -> str:

@@ -8,7 +8,8 @@ A pipeline that uses nerkit's components carries their code, so that
 `pip install torch==2.13.0 <wheel>` alone installs it (nerkit is not on PyPI):
 nerkit/components/ is copied into the package as `<package>.nerkit_components`,
 which the package's __init__ imports before the pipeline loads, and `nerkit` is
-dropped from the requirements.
+dropped from the requirements. A pipeline whose transformer runs in ONNX Runtime
+(nerkit.OnnxTransformerModel.v1, `nerkit onnx`) requires onnxruntime instead.
 
 Why vendoring and not `spacy package --code`: --code copies loose files and
 imports each on its own, but nerkit's components are a subpackage with relative
@@ -23,7 +24,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import srsly
 import typer
@@ -33,6 +34,7 @@ from wasabi import msg
 
 import nerkit
 import nerkit.components
+from nerkit.components.onnx_runtime import ARCHITECTURE as ONNX_ARCHITECTURE, RUNTIME_REQUIREMENT
 from nerkit.scoring import headline
 
 COMPONENTS_SOURCE = Path(nerkit.components.__file__).resolve().parent
@@ -71,10 +73,18 @@ def nerkit_names(model_path: Path) -> Dict[str, str]:
     return {name: provided[name] for name in sorted(used) if name in provided}
 
 
-def vendor_components(package_dir: Path) -> None:
+def runtime_requirements(model_path: Path) -> List[str]:
+    """What the pipeline's nerkit components need at run time beyond spaCy's
+    requirements: onnxruntime where its transformer runs in ONNX Runtime."""
+    config = load_config(model_path / "config.cfg")
+    used = {value for path, value in walk_dict(config["components"]) if path[-1] == "@architectures"}
+    return [RUNTIME_REQUIREMENT] if ONNX_ARCHITECTURE in used else []
+
+
+def vendor_components(package_dir: Path, requirements: List[str] = []) -> None:
     """Copy nerkit/components/ into the package directory spaCy made (before the
-    wheel is built), import it from the package's __init__, and drop nerkit from
-    the requirements and add the subpackage to setup.py."""
+    wheel is built), import it from the package's __init__, drop nerkit from
+    the requirements and add `requirements`, and add the subpackage to setup.py."""
     main_meta = srsly.read_json(package_dir / "meta.json")
     module_dir = package_dir / f"{main_meta['lang']}_{main_meta['name']}"
     shutil.copytree(COMPONENTS_SOURCE, module_dir / VENDORED, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -82,7 +92,8 @@ def vendor_components(package_dir: Path) -> None:
         if re.search(r"^\s*(from|import)\s+nerkit\b", path.read_text(encoding="utf8"), re.MULTILINE):
             msg.fail(f"{path.name} imports nerkit, so its copy would not work without nerkit", exits=1)
     (module_dir / "__init__.py").write_text(TEMPLATE_INIT.format(imports=INIT_IMPORTS), encoding="utf8")
-    main_meta["requirements"] = [req for req in main_meta["requirements"] if split_requirement(req)[0] != "nerkit"]
+    kept = [req for req in main_meta["requirements"] if split_requirement(req)[0] != "nerkit"]
+    main_meta["requirements"] = kept + [req for req in requirements if req not in kept]
     srsly.write_json(package_dir / "meta.json", main_meta)
     setup_py = package_dir / "setup.py"
     setup = setup_py.read_text(encoding="utf8")
@@ -125,7 +136,7 @@ def main(
             create_sdist=False, create_wheel=False, force=True, silent=False)
     package_dir = output_dir / f"{meta['lang']}_{name}-{version}"
     if names:
-        vendor_components(package_dir)
+        vendor_components(package_dir, runtime_requirements(model_path))
         msg.good(f"Copied nerkit's components into the package for {', '.join(names)}")
     shutil.rmtree(package_dir / "dist", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "."], cwd=package_dir,

@@ -2,7 +2,8 @@
 pyproject.toml). Subcommands are thin: the logic lives in the library
 modules (``nerkit annotate`` -> ``nerkit.annotate``, ``nerkit search`` ->
 ``nerkit.search``, ``nerkit serve`` -> ``nerkit.serve``, ``nerkit quantize`` ->
-``nerkit.components.quantized``, ``nerkit calibrate`` -> ``nerkit.calibrate``)."""
+``nerkit.components.quantized``, ``nerkit onnx`` -> ``nerkit.components.onnx_runtime``,
+``nerkit calibrate`` -> ``nerkit.calibrate``)."""
 import sys
 
 import typer
@@ -10,6 +11,7 @@ from wasabi import msg
 
 from .annotate import annotate_command
 from .calibrate import calibrate_command
+from .onnx_runtime import onnx_command
 from .quantize import quantize_command
 from .search import CONTEXT, search_command
 from .serve import serve_command
@@ -45,6 +47,9 @@ app.command("serve", short_help="Serve a pipeline over HTTP (FastAPI): POST /ent
 )
 app.command("quantize", short_help="Save an int8 copy of a transformer pipeline (smaller, faster on CPU)")(
     quantize_command
+)
+app.command("onnx", short_help="Save a copy of a transformer pipeline that runs it in ONNX Runtime (float32 or --int8)")(
+    onnx_command
 )
 app.command("calibrate", short_help="Fit the temperature of the token head's entity scores on a dev set")(
     calibrate_command

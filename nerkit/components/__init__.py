@@ -2,12 +2,14 @@
 model `nerkit.TokenTagger.v1`), the case-aware embedding
 (`nerkit.CaseAwareListener.v1`), the constrained Viterbi decoder they use,
 the tokenizer callback `nerkit.keep_hyphenated_words.v1`, the int8
-transformer `nerkit.QuantizedTransformerModel.v1` and bfloat16 inference
-(`nerkit.inference_precision.v1`).
+transformer `nerkit.QuantizedTransformerModel.v1`, the transformer in ONNX
+Runtime `nerkit.OnnxTransformerModel.v1` (needs onnxruntime only when used) and
+bfloat16 inference (`nerkit.inference_precision.v1`).
 Registered on import and through the entry points in pyproject.toml. Importing
 it also makes ``nlp.pipe(n_process=N)`` safe to fork (see `fork`)."""
 from .fork import register_fork_safety
 from .models import build_case_aware_listener, build_case_features, build_token_tagger
+from .onnx_runtime import build_onnx_transformer_model, onnx_pipeline
 from .precision import inference_precision
 from .quantized import build_quantized_transformer_model, quantize_pipeline
 from .token_ner import TokenNER, make_token_ner
@@ -20,6 +22,7 @@ __all__ = [
     "TokenNER",
     "build_case_aware_listener",
     "build_case_features",
+    "build_onnx_transformer_model",
     "build_quantized_transformer_model",
     "build_token_tagger",
     "create_keep_hyphenated_words",
@@ -27,6 +30,7 @@ __all__ = [
     "is_valid",
     "make_tags",
     "make_token_ner",
+    "onnx_pipeline",
     "quantize_pipeline",
     "tags_to_spans",
     "transition_mask",

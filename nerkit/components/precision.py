@@ -21,6 +21,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
+from .onnx_runtime import OnnxHFShim
 from .quantized import QuantizedHFShim, swap_shim, transformer_pipes
 
 CALLBACK = "nerkit.inference_precision.v1"
@@ -93,8 +94,9 @@ class PrecisionHFShim(HFShim):
 
 def use_precision_shim(model: TransformerModel, dtype: torch.dtype) -> TransformerModel:
     """Swap the TransformerModel's HF shim for a PrecisionHFShim over the same
-    HF objects. An int8 transformer (QuantizedHFShim) keeps its own."""
-    if not isinstance(model.layers[0].shims[0], QuantizedHFShim):
+    HF objects. An int8 transformer (QuantizedHFShim) and one in ONNX Runtime
+    (OnnxHFShim) keep their own."""
+    if not isinstance(model.layers[0].shims[0], (QuantizedHFShim, OnnxHFShim)):
         swap_shim(model, PrecisionHFShim).inference_dtype = dtype
     return model
 

@@ -19,17 +19,20 @@ turns a trained float pipeline into this one (`nerkit quantize`).
 import warnings
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Dict, List, Type, Union
+from typing import Callable, Dict, Iterable, List, Set, Tuple, Type, Union
 
 import srsly
 import torch
 from spacy.language import Language
 from spacy.util import load_config, load_model, registry
+from thinc.api import Config
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
 ARCHITECTURE = "nerkit.QuantizedTransformerModel.v1"
 FLOAT_ARCHITECTURES = {f"spacy-transformers.TransformerModel.v{n}" for n in (1, 2, 3)}
+# meta.json name suffixes of converted copies (this int8 one, nerkit.components.onnx_runtime's)
+KNOWN_SUFFIXES = ("_int8", "_onnx_int8", "_onnx")
 
 
 def quantize_linear(model: torch.nn.Module) -> torch.nn.Module:
@@ -152,36 +155,61 @@ def transformer_pipes(nlp: Language) -> List[str]:
     return [name for name, pipe in nlp.pipeline if isinstance(getattr(pipe, "model", None), TransformerModel)]
 
 
+def load_float32_pipeline(source: Union[str, Path]) -> Tuple[Language, Config]:
+    """The trained pipeline at `source` (a directory or an installed package name)
+    loaded in float32, and its config: a bfloat16 load (on CPUs that have it,
+    nerkit.inference_precision.v1) would round the weights."""
+    from .precision import float32_overrides
+
+    if Path(source).is_dir():
+        config = load_config(Path(source) / "config.cfg")
+        return load_model(source, config=float32_overrides(config)), config
+    nlp = load_model(source)  # an installed package: its config comes with it
+    if float32_overrides(nlp.config):
+        nlp = load_model(source, config=float32_overrides(nlp.config))
+    return nlp, nlp.config
+
+
+def convertible_pipes(nlp: Language, config: Config, source: Union[str, Path], what: str,
+                      architectures: Set[str]) -> Dict[str, str]:
+    """{name: architecture} of the pipeline's transformer pipes, each of which must
+    use one of `architectures` (else ValueError, as when there is none)."""
+    names = transformer_pipes(nlp)
+    if not names:
+        raise ValueError(f"{source}: no transformer component (spacy-transformers' TransformerModel) to {what}")
+    found = {}
+    for name in names:
+        architecture = config["components"][name]["model"].get("@architectures")
+        if architecture not in architectures:
+            raise ValueError(f"{source}: pipe '{name}' uses {architecture}; can {what} {sorted(architectures)}")
+        found[name] = architecture
+    return found
+
+
+def save_with_architecture(nlp: Language, output: Path, names: Iterable[str], architecture: str,
+                           suffix: str) -> None:
+    """nlp.to_disk(output), then config.cfg naming `architecture` for the pipes
+    `names` and meta.json's name ending in `suffix` (once)."""
+    nlp.to_disk(output)
+    saved = load_config(output / "config.cfg", interpolate=False)
+    for name in names:
+        saved["components"][name]["model"]["@architectures"] = architecture
+    saved.to_disk(output / "config.cfg")
+    meta = srsly.read_json(output / "meta.json")
+    base = meta["name"]
+    while any(base.endswith(known) for known in KNOWN_SUFFIXES):  # a copy of a copy: named after the original
+        base = base[: -len(next(known for known in KNOWN_SUFFIXES if base.endswith(known)))]
+    meta["name"] = f"{base}{suffix}"
+    srsly.write_json(output / "meta.json", meta)
+
+
 def quantize_pipeline(source: Union[str, Path], output: Path) -> Dict[str, str]:
     """Save the trained float pipeline at `source` to `output` with its
     transformer quantized (int8 Linear, float16 word embeddings); config.cfg names
     ARCHITECTURE for it. Returns {pipe name: its former architecture}."""
-    from .precision import float32_overrides  # a bfloat16 load (on CPUs that have it) would round the weights
-
-    if Path(source).is_dir():
-        config = load_config(Path(source) / "config.cfg")
-        nlp = load_model(source, config=float32_overrides(config))
-    else:  # an installed package: its config comes with it
-        nlp = load_model(source)
-        config = nlp.config
-        if float32_overrides(config):
-            nlp = load_model(source, config=float32_overrides(config))
-    names = transformer_pipes(nlp)
-    if not names:
-        raise ValueError(f"{source}: no transformer component (spacy-transformers' TransformerModel) to quantize")
-    replaced = {}
-    for name in names:
-        architecture = config["components"][name]["model"].get("@architectures")
-        if architecture not in FLOAT_ARCHITECTURES | {ARCHITECTURE}:
-            raise ValueError(f"{source}: pipe '{name}' uses {architecture}; can quantize {sorted(FLOAT_ARCHITECTURES)}")
+    nlp, config = load_float32_pipeline(source)
+    replaced = convertible_pipes(nlp, config, source, "quantize", FLOAT_ARCHITECTURES | {ARCHITECTURE})
+    for name in replaced:
         use_quantized_shim(nlp.get_pipe(name).model)
-        replaced[name] = architecture
-    nlp.to_disk(output)
-    saved = load_config(output / "config.cfg", interpolate=False)
-    for name in names:
-        saved["components"][name]["model"]["@architectures"] = ARCHITECTURE
-    saved.to_disk(output / "config.cfg")
-    meta = srsly.read_json(output / "meta.json")
-    meta["name"] = meta["name"] if meta["name"].endswith("_int8") else f"{meta['name']}_int8"
-    srsly.write_json(output / "meta.json", meta)
+    save_with_architecture(nlp, Path(output), replaced, ARCHITECTURE, "_int8")
     return replaced
