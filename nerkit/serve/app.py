@@ -407,28 +407,29 @@ class _TooManyItems(Exception):
     pass
 
 
-def _bounded_decoder(max_items: int) -> json.JSONDecoder:
-    """A JSON decoder whose arrays and objects hold at most ``max_items``
-    values: the standard library's scanner with counting ``parse_array`` and
+def _bounded_decoder(max_items: int, max_keys: int = 16) -> json.JSONDecoder:
+    """A JSON decoder whose arrays hold at most ``max_items`` values and whose
+    objects at most ``max(max_items, max_keys)`` (a request's own keys always
+    fit): the standard library's scanner with counting ``parse_array`` and
     ``parse_object`` hooks (strings are still scanned in C), so a
     ``[1, 1, ...]`` of a million items stops at the first one too many."""
     decoder = json.JSONDecoder()
 
-    def counted(scan_once: Callable) -> Callable:
+    def counted(scan_once: Callable, limit: int) -> Callable:
         seen = 0
 
         def scan(string: str, idx: int) -> Any:
             nonlocal seen
             seen += 1
-            if seen > max_items:
+            if seen > limit:
                 raise _TooManyItems
             return scan_once(string, idx)
 
         return scan
 
-    decoder.parse_array = lambda s_and_end, scan_once: json.decoder.JSONArray(s_and_end, counted(scan_once))
+    decoder.parse_array = lambda s_and_end, scan_once: json.decoder.JSONArray(s_and_end, counted(scan_once, max_items))
     decoder.parse_object = lambda s_and_end, strict, scan_once, *hooks: json.decoder.JSONObject(
-        s_and_end, strict, counted(scan_once), *hooks)
+        s_and_end, strict, counted(scan_once, max(max_items, max_keys)), *hooks)
     decoder.scan_once = json.scanner.py_make_scanner(decoder)
     return decoder
 

@@ -48,3 +48,10 @@ def test_min_score_without_scores_is_refused():
 def test_page_shows_the_score():
     page = client(make_nlp()).get("/").text
     assert "ent.score" in page and "mark.title" in page
+
+
+def test_min_score_fits_a_one_text_limit(scored_model):
+    """A request's own keys never count against max_texts: one text and min_score pass max_texts=1."""
+    c = TestClient(create_app(spacy.load(scored_model), ServeSettings(max_texts=1)), raise_server_exceptions=False)
+    assert c.post("/ents", json={"texts": [TEXTS[0]], "min_score": 0.0}).status_code == 200
+    assert c.post("/ents", json={"texts": TEXTS[:2]}).status_code == 413
