@@ -1,7 +1,8 @@
 """Render the report dict as Markdown and as a standalone HTML page.
 
 Both are built from the same table definitions; scores show as percentages
-with 2 decimals. The HTML page adds the example sentences rendered by displaCy.
+with 2 decimals. The HTML page adds the calibration charts (where entities have
+scores) and the example sentences rendered by displaCy.
 """
 import html
 import json
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from spacy import displacy
+
+from .calibration_plot import calibration_svg, write_calibration_png
 
 Table = Tuple[str, str, List[str], List[List[str]]]  # title, note, header, rows
 PALETTE = ["#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb",
@@ -179,6 +182,8 @@ def render_html(report: Dict[str, Any]) -> str:
     for title, note, header, rows in _tables(report):
         parts += [f"<h2>{esc(title)}</h2>", f"<p class='note'>{esc(note)}</p>",
                   _html_table(header, rows)]  # fmt: skip
+    if report.get("calibration"):
+        parts += ["<h2>Calibration charts</h2>", calibration_svg(report["calibration"])]
     labels = sorted(set(report["confusion"]["labels"]) - {"O"})
     colors = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(labels)}
     if report["examples"]:
@@ -198,9 +203,11 @@ def render_html(report: Dict[str, Any]) -> str:
 
 
 def write_report(report: Dict[str, Any], output_prefix: Union[str, Path]) -> Dict[str, Path]:
-    """Write `<prefix>.json`, `<prefix>.md` and `<prefix>.html`.
+    """Write `<prefix>.json`, `<prefix>.md` and `<prefix>.html`, and where
+    the entities have scores and matplotlib is installed the calibration charts
+    as `<prefix>.calibration.png`.
 
-    RETURNS (Dict[str, Path]): The paths, keyed by "json", "md" and "html".
+    RETURNS (Dict[str, Path]): The paths, keyed by "json", "md", "html" (and "png").
     """
     prefix = Path(output_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -209,4 +216,8 @@ def write_report(report: Dict[str, Any], output_prefix: Union[str, Path]) -> Dic
     paths["json"].write_text(text, encoding="utf8")
     paths["md"].write_text(render_markdown(report), encoding="utf8")
     paths["html"].write_text(render_html(report), encoding="utf8")
+    if report.get("calibration"):
+        png = write_calibration_png(report["calibration"], prefix.with_name(f"{prefix.name}.calibration.png"))
+        if png is not None:
+            paths["png"] = png
     return paths

@@ -1,11 +1,14 @@
 """Calibration figures: ECE over 10 bins and precision/recall by threshold on
 known numbers, and the report's calibration section (null without scores)."""
+from xml.etree import ElementTree
+
 import pytest
 import spacy
 from spacy.tokens import Doc, Span
 
-from nerkit.scoring import build_report, render_markdown
+from nerkit.scoring import build_report, render_markdown, write_report
 from nerkit.scoring.calibration import reliability, scored_outcomes, threshold_table
+from nerkit.scoring.calibration_plot import calibration_svg, reliability_points, threshold_curves
 
 
 def test_ece_on_known_bins():
@@ -47,3 +50,33 @@ def test_report_section(scored_model):
     assert cal["ece"] == pytest.approx(sum(1 - s for s in scores) / len(scores))  # all correct
     markdown = render_markdown(report)
     assert "## Calibration (entity scores)" in markdown and "## Precision and recall by score threshold" in markdown
+
+
+def _section():
+    scores, outcomes = [0.95, 0.92, 0.35, 0.3], [True, True, False, True]
+    ece, bins = reliability(scores, outcomes)
+    return {"n_scored": 4, "n_unscored": 0, "ece": ece, "n_bins": 10, "bins": bins,
+            "thresholds": threshold_table(scores, outcomes, n_gold=4, thresholds=(0.0, 0.5, 0.9))}
+
+
+def test_charts_plot_the_section():
+    cal = _section()
+    assert reliability_points(cal) == [(pytest.approx(0.325), 0.5, 2), (pytest.approx(0.935), 1.0, 2)]
+    assert threshold_curves(cal) == {"precision": [(0.0, 0.75), (0.5, 1.0), (0.9, 1.0)],
+                                     "recall": [(0.0, 0.75), (0.5, 0.5), (0.9, 0.5)]}
+    svg = calibration_svg(cal)
+    assert svg.count("<circle") == 2 and f"ECE {cal['ece'] * 100:.2f}%" in svg
+    ElementTree.fromstring(svg)  # well-formed, so a browser draws it
+
+
+def test_report_files_carry_the_charts(tmp_path):
+    nlp = spacy.blank("en")
+    gold = [_doc(nlp, ["B-PER", "O", "B-PER", "O", "B-LOC"])]
+    report = build_report(gold, [_doc(nlp, ["B-PER", "O", "O", "O", "B-ORG"])], n_bootstrap=10)
+    report["calibration"] = _section()
+    paths = write_report(report, tmp_path / "report")
+    assert "<h2>Calibration charts</h2>" in paths["html"].read_text(encoding="utf8")
+    pytest.importorskip("matplotlib")
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report["calibration"] = None
+    assert "png" not in write_report(report, tmp_path / "unscored")
