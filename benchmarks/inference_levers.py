@@ -46,6 +46,16 @@ VARIANTS = (
     Variant("one Doc per sentence (no document context)", per_sentence=True),
     Variant("one Doc per sentence, sorted by length", per_sentence=True, sort_by_length=True),
 )
+# The transformer's windows for the default (trained on 256/192), to choose on dev (--set windows)
+WINDOWS = (
+    Variant("as trained (window 256, stride 192)"),
+    Variant("window 256, stride 224", (256, 224)),
+    Variant("window 256, stride 256 (no overlap)", (256, 256)),
+    Variant("window 192, stride 192 (no overlap)", (192, 192)),
+    Variant("window 384, stride 320", (384, 320)),
+    Variant("window 384, stride 384 (no overlap)", (384, 384)),
+)
+SETS = {"all": VARIANTS, "windows": WINDOWS}
 
 
 def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> list:
@@ -143,13 +153,13 @@ def to_markdown(result: Dict[str, Any]) -> str:
     lines = [
         "# Inference levers (no retraining)",
         "",
-        f"Pipeline `{result['model']}`, test file `{result['test']}`; every variant runs "
+        f"Pipeline `{result['model']}`, scored on `{result['test']}`; every variant runs "
         "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run; words/s from the median "
         f"of {result.get('repeats', 1)} timed pass(es).",
         "",
         *run_lines(result),
         "",
-        "| variant | test F1 | Δ F1 | words/s | × first row |",
+        "| variant | F1 | Δ F1 | words/s | × first row |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -168,12 +178,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--out", default="benchmarks/results/inference_levers", help="OUT.json and OUT.md")
     p.add_argument("--repeats", type=int, default=3, help="timed passes per variant (words/s from the median)")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
+    p.add_argument("--set", default="all", choices=sorted(SETS),
+                   help="the variants: all levers, or the transformer windows of the default (to choose on dev)")
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
     started = now()
-    rows = measure(args.model, args.test, repeats=args.repeats)
-    result = {"model": args.model, "test": args.test, "repeats": args.repeats, "variants": rows,
+    rows = measure(args.model, args.test, SETS[args.set], repeats=args.repeats)
+    result = {"model": args.model, "test": args.test, "repeats": args.repeats, "set": args.set, "variants": rows,
               **run_record("inference_levers.py", argv, args.note, started)}
     write_results(args.out, result, to_markdown, "levers")
     return 0
