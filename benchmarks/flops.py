@@ -103,7 +103,7 @@ def cpu_mhz() -> Dict[str, Any]:
         match = re.search(r"^cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text(), re.M)
     except OSError:
         match = None
-    return {"mhz": float(match.group(1)) if match else None, "source": "/proc/cpuinfo cpu MHz (lscpu gives no max)"}
+    return {"mhz": float(match.group(1)) if match else None, "source": "cpu MHz of the kernel's cpuinfo (lscpu gives no max)"}
 
 
 def peak_gflops(threads: int, mhz: Optional[float], flags: Sequence[str]) -> Dict[str, Optional[float]]:
