@@ -77,38 +77,42 @@ def score_cost(nlp, head: str, gold: Sequence, repeats: int, batch_size: int) ->
             "repeats": repeats, "batch_size": batch_size}
 
 
+def model_row(nlp, test: Sequence, args: argparse.Namespace, row: Dict[str, Any],
+              dev: Optional[Sequence] = None, temperature: Optional[float] = None) -> Dict[str, Any]:
+    """Score `nlp` on test, calibrate it (fitted on `dev`, or set to
+    `temperature`), score it again and time its scores; RETURNS `row` filled."""
+    from nerkit.calibrate import calibrate, scoring_head
+
+    out = Path(args.out)
+    head = scoring_head(nlp)
+    row["test_before"] = scored_split(nlp, test, args.test)
+    if dev is not None:
+        row["fit"] = calibrate(nlp, dev, head=head)
+        temperature = row["fit"]["temperature"][1]
+    nlp.get_pipe(head).cfg["temperature"] = temperature
+    row["temperature"] = temperature
+    row["test_after"] = scored_split(nlp, test, args.test,
+                                     out.with_name(f"{out.name}.{row['model']}.test.calibration.png"))
+    if args.repeats:
+        row["cost"] = score_cost(nlp, head, test, args.repeats, args.batch_size)
+    return row
+
+
 def model_rows(args: argparse.Namespace) -> List[Dict[str, Any]]:
     import spacy
 
     from benchmarks.data import gold_docs, load_split
-    from nerkit.calibrate import calibrate, scoring_head
 
-    out = Path(args.out)
-    rows: List[Dict[str, Any]] = []
     nlp = spacy.load(args.selected)
-    head = scoring_head(nlp)
     dev, test = (gold_docs(load_split(p, args.limit_sents), nlp.vocab) for p in (args.dev, args.test))
-    row: Dict[str, Any] = {"model": "selected", "path": args.selected, "trained_on": "train",
-                           "fitted_on": args.dev}
-    row["test_before"] = scored_split(nlp, test, args.test)
-    row["fit"] = calibrate(nlp, dev, head=head)
-    temperature = row["fit"]["temperature"][1]
-    row["test_after"] = scored_split(nlp, test, args.test, out.with_name(f"{out.name}.selected.test.calibration.png"))
-    if args.repeats:
-        row["cost"] = score_cost(nlp, head, test, args.repeats, args.batch_size)
-    rows.append(row)
-    if args.final:
-        nlp = spacy.load(args.final)
-        head = scoring_head(nlp)
-        row = {"model": "final", "path": args.final, "trained_on": "train + dev",
-               "fitted_on": f"none: the selected model's temperature {temperature:.4f} (dev is in its training data)"}
-        row["test_before"] = scored_split(nlp, test, args.test)
-        nlp.get_pipe(head).cfg["temperature"] = temperature
-        row["test_after"] = scored_split(nlp, test, args.test, out.with_name(f"{out.name}.final.test.calibration.png"))
-        if args.repeats:
-            row["cost"] = score_cost(nlp, head, test, args.repeats, args.batch_size)
-        rows.append(row)
-    return rows
+    selected = model_row(nlp, test, args, {"model": "selected", "path": args.selected, "trained_on": "train",
+                                           "fitted_on": args.dev}, dev=dev)
+    if not args.final:
+        return [selected]
+    temperature = selected["temperature"]
+    final = {"model": "final", "path": args.final, "trained_on": "train + dev",
+             "fitted_on": f"none: the selected model's temperature {temperature:.4f} (dev is in its training data)"}
+    return [selected, model_row(spacy.load(args.final), test, args, final, temperature=temperature)]
 
 
 def pct(x: float) -> str:
@@ -126,10 +130,9 @@ def to_markdown(result: Dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in result["rows"]:
         before, after, cost = row["test_before"], row["test_after"], row.get("cost")
-        t = row["fit"]["temperature"][1] if "fit" in row else result["rows"][0]["fit"]["temperature"][1]
         speed = (f"{cost['words_per_second_scores_on']:,.0f} / {cost['words_per_second_scores_off']:,.0f} | "
                  f"{cost['ratio_on_to_off']:.3f}") if cost else "– | –"
-        lines.append(f"| {row['model']} | {row['trained_on']} | {t:.3f} | {pct(after['f1'])} | {pct(before['ece'])} "
+        lines.append(f"| {row['model']} | {row['trained_on']} | {row['temperature']:.3f} | {pct(after['f1'])} | {pct(before['ece'])} "
                      f"| {pct(after['ece'])} | {pct(before['at_threshold']['precision'])} "
                      f"| {pct(after['at_threshold']['precision'])} | {pct(after['at_threshold']['share_kept'])} "
                      f"| {speed} |")

@@ -55,11 +55,12 @@ def calibration_svg(cal: Dict[str, Any]) -> str:
     """Both charts side by side as one inline SVG element."""
     width = 2 * (SIZE + 2 * PAD)
     diagonal = _line([(0, 0), (1, 1)], "#bbb", "stroke-dasharray='4 3'")
+    points = reliability_points(cal)
     dots = "".join("<circle cx='{:.1f}' cy='{:.1f}' r='4' fill='#1f77b4'>".format(*_pt(m, a))
                    + f"<title>mean score {m:.3f}, correct {a:.3f}, {n} entities</title></circle>"
-                   for m, a, n in reliability_points(cal))
+                   for m, a, n in points)
     left = _frame(f"Reliability (ECE {cal['ece'] * 100:.2f}%)", "mean score of the bin", "share correct")
-    left += [diagonal, _line([(m, a) for m, a, _ in reliability_points(cal)], "#1f77b4"), dots]
+    left += [diagonal, _line([(m, a) for m, a, _ in points], "#1f77b4"), dots]
     curves = threshold_curves(cal)
     right = _frame("By min score", "min score", "precision / recall")
     right += [_line(curves["precision"], "#d62728"), _line(curves["recall"], "#2ca02c", "stroke-dasharray='6 3'"),
