@@ -75,7 +75,7 @@ def measure(model: str, texts: List[str], repeats: int = 3, actors: Sequence[int
         rows.append({"engine": name, "seconds": round(seconds, 2), "words_per_second": round(words / seconds, 1),
                      "passes": repeats})
     try:
-        from nerkit.annotate_ray import annotate_ray
+        from nerkit.annotate.ray import annotate_ray
     except ImportError:
         return rows
     import ray

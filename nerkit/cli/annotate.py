@@ -124,7 +124,7 @@ def _annotate_ray(model: str, *args, **kwargs):
     from nerkit.annotate import AnnotateError
 
     try:
-        from nerkit.annotate_ray import annotate_ray
+        from nerkit.annotate.ray import annotate_ray
     except ImportError as err:
         msg.fail(str(err), exits=1)
     if not (Path(model).is_dir() or spacy.util.is_package(model)):

@@ -2,9 +2,10 @@
 writer and DocBin writing."""
 import os
 import tempfile
+from bisect import bisect_right
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
@@ -104,6 +105,42 @@ def docs_to_conll(docs: Iterable[Doc], *, scheme: str = "iob2", pos: Optional[bo
                 else:
                     yield f"{token.text} {tag}"
             yield ""
+
+
+def conll_lines(
+    words: Sequence[str], starts: Sequence[int], ents: Iterable[Tuple[int, int, str]], scheme: str
+) -> List[str]:
+    """The lines of one document: ``-DOCSTART- -X- -X- O``, a blank line, then
+    per sentence ``token tag`` lines and a blank line. Whitespace tokens are
+    left out (an entity keeps the tokens it has left), whitespace inside a
+    token or label becomes ``_``, and an entity is cut at sentence starts.
+
+    words (Sequence[str]): The tokens.
+    starts (Sequence[int]): Sentence start offsets (0 first).
+    ents (Iterable[Tuple[int, int, str]]): Sorted, non-overlapping (start, end, label).
+    scheme (str): "iob1", "iob2", "bioes" or "bilou".
+    """
+    rank = [0]  # rank[i]: how many kept tokens come before token i
+    for word in words:
+        rank.append(rank[-1] + (not word.isspace()))
+    kept = ["_".join(word.split()) for word in words if not word.isspace()]
+    n = len(kept)
+    bounds = sorted({rank[s] for s in starts if rank[s] < n} | ({0} if n else set()))
+    spans = []
+    for start, end, label in ents:
+        a, b = rank[start], rank[end]
+        cuts = bounds[bisect_right(bounds, a) : bisect_right(bounds, b - 1)]
+        spans.extend((x, y, "_".join(label.split())) for x, y in zip([a, *cuts], [*cuts, b]) if x < y)
+    lines = [DOCSTART_LINE, ""]
+    j = 0
+    for x, y in zip(bounds, [*bounds[1:], n]):
+        sent = []
+        while j < len(spans) and spans[j][0] < y:
+            sent.append((spans[j][0] - x, spans[j][1] - x, spans[j][2]))
+            j += 1
+        lines.extend(f"{word} {tag}" for word, tag in zip(kept[x:y], spans_to_tags(sent, y - x, scheme)))
+        lines.append("")
+    return lines
 
 
 def _check(text: str, doc_i: int, token_i: int, what: str) -> None:

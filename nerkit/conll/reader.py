@@ -23,7 +23,7 @@ entity never crosses a sentence boundary.
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from .schemes import Span, TagError, detect_scheme, normalize_scheme, tags_to_spans
 
@@ -82,6 +82,69 @@ class ConllFile:
     @property
     def sentences(self) -> List[ConllSentence]:
         return [sent for doc in self.documents for sent in doc.sentences]
+
+
+@dataclass
+class StreamedDocument:
+    """One document of ``stream_conll``: ``document`` parsed, or None and the
+    ``reason`` (at line ``line_no``) it is invalid; ``nbytes`` the input bytes
+    it stands for (all of its block's on a block's first document, else 0)."""
+
+    line_no: int
+    nbytes: int
+    document: Optional[ConllDocument] = None
+    reason: str = ""
+
+
+def stream_conll(
+    lines: Iterable[Tuple[int, int, Optional[str], str]], path_name: str, n_sents: int = 10
+) -> Iterator[StreamedDocument]:
+    """The documents of a CoNLL file read line by line (memory for one
+    document at a time): a ``-DOCSTART-`` document, or, before the first
+    marker, ``n_sents`` sentences. ``lines`` holds ``(line_no, nbytes, text,
+    reason)``, ``text`` None where the line could not be decoded (``reason``).
+    Each document is parsed by ``read_conll_text`` with ``allow_tokens_only``
+    (text to annotate) and ``lenient`` tags (they are not used)."""
+    block: List[str] = []  # the lines of the current document
+    first = nbytes = n_done = 0  # its first line, its bytes, its complete sentences
+    error: Optional[Tuple[int, str]] = None  # its first undecodable line
+    has_tokens = in_sentence = seen_marker = False
+    for line_no, size, line, reason in lines:
+        is_marker = line is not None and line.replace("\t", " ").split(" ", 1)[0] == DOCSTART
+        is_token = line is None or not (is_marker or not line.strip())
+        if has_tokens and (is_marker or (is_token and not seen_marker and n_done >= n_sents)):
+            yield from _parse_block(path_name, block, first, nbytes, n_sents, error)
+            block, first, nbytes, n_done, error = [], line_no, 0, 0, None
+            has_tokens = in_sentence = False
+        if line is None:
+            error, line = error or (line_no, reason), ""
+        seen_marker = seen_marker or is_marker
+        first = first or line_no
+        block.append(line)
+        nbytes += size
+        if is_token:
+            has_tokens = in_sentence = True
+        elif not is_marker:
+            n_done, in_sentence = n_done + in_sentence, False
+    if has_tokens:
+        yield from _parse_block(path_name, block, first, nbytes, n_sents, error)
+
+
+def _parse_block(
+    path_name: str, block: List[str], first: int, nbytes: int, n_sents: int, error: Optional[Tuple[int, str]]
+) -> Iterator[StreamedDocument]:
+    """The documents of one block of lines (starting at line ``first``)."""
+    if error is not None:
+        yield StreamedDocument(error[0], nbytes, reason=error[1])
+        return
+    try:
+        parsed = read_conll_text("\n".join(block), path_name=path_name, n_sents=n_sents, lenient=True,
+                                 first_line_no=first, allow_tokens_only=True)
+    except ConllError as err:
+        yield StreamedDocument(err.line_no, nbytes, reason=f"{err.reason}: {err.line!r}")
+        return
+    for k, document in enumerate(parsed.documents):
+        yield StreamedDocument(document.line_no, nbytes if k == 0 else 0, document)
 
 
 def read_conll(

@@ -1,6 +1,6 @@
 """benchmarks/annotate_speed.py on an entity_ruler pipeline: the rows, the
 files, the ratio column (local engine only; the Ray rows are tested for
-equality in tests/cli/test_annotate_ray.py)."""
+equality in tests/annotate/test_ray.py)."""
 import json
 
 from benchmarks.annotate_speed import document_texts, main

@@ -12,7 +12,7 @@ from nerkit.calibrate import calibrate, golden_section, nll
 from nerkit.cli import app
 
 from ..components.test_token_ner import sample_examples
-from .test_annotate import model  # noqa: F401 - a fixture (a ruler pipeline)
+from ..annotate.test_annotate import model  # noqa: F401 - a fixture (a ruler pipeline)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ The input file is read by Ray tasks, in blocks of lines (raw bytes and line
 numbers, so a bad line is still reported as ``FILE:LINE: reason``); a pool of
 actors (``map_batches`` with an actor class) each loads the pipeline once
 (``nlp`` is never pickled), parses, annotates and serializes its batches
-exactly as the local engine does (the same functions of ``nerkit.annotate``);
+exactly as the local engine does (the same functions of ``nerkit.annotate.run``);
 the driver streams the annotated lines in input order into the output file,
 written under a temporary name and renamed when complete.
 
@@ -29,12 +29,11 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("nerkit annotate --engine ray needs Ray Data: pip install 'nerkit[ray]'") from err
 
-from .annotate import (
-    INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, Item, JsonlWriter, Summary, N_EXAMPLES, _annotate_chunk,
-    check_output_path, decode_line, jsonl_item, memory_zone, resolve_format, txt_item, within_max_length, word_count,
-)
-from .conll.docs import atomic_file
-from .ents import check_min_score
+from ..conll.docs import atomic_file
+from ..ents import check_min_score
+from .inputs import INPUT_FORMATS, AnnotateError, Item, decode_line, jsonl_item, resolve_format, txt_item, within_max_length
+from .outputs import OUTPUT_FORMATS, JsonlWriter, check_output_path
+from .run import Summary, annotate_chunk, memory_zone, word_count
 
 LINES_PER_BLOCK = 10_000  # rows per block the readers emit
 READ_BYTES = 1 << 20
@@ -118,7 +117,7 @@ class Annotator:
             dropped[id(item)] = n_dropped
 
         with memory_zone(self.nlp):
-            docs = _annotate_chunk(self.nlp, items, self.batch_size, count, self.min_score)
+            docs = annotate_chunk(self.nlp, items, self.batch_size, count, self.min_score)
             for row, item, doc in zip(rows, items, docs):
                 buffer.seek(0)
                 buffer.truncate()
@@ -196,9 +195,7 @@ def annotate_ray(
                 error = AnnotateError(input_path, int(row["line_no"]), str(row["error"]))
                 if not skip_invalid:
                     raise error
-                summary.skipped += 1
-                if len(summary.examples) < N_EXAMPLES:
-                    summary.examples.append(str(error))
+                summary.skip(error)
             elif row["out"]:
                 file_.write(bytes(row["out"]))
                 summary.texts += 1

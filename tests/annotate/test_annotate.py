@@ -21,7 +21,8 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-from nerkit.annotate import AnnotateError, annotate, conll_lines
+from nerkit.annotate import AnnotateError, annotate
+from nerkit.conll.docs import conll_lines
 from nerkit.cli import app
 from nerkit.conll import ConllError, read_conll_text
 

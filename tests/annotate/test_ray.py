@@ -72,7 +72,7 @@ def test_ray_text_over_max_length_and_output_is_input(model, tmp_path):  # noqa:
     result = invoke(model, path, tmp_path / "out.jsonl", "--engine", "ray", "--max-length", "20", "--skip-invalid")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out.jsonl").read_text().count("\n") == 2
-    from nerkit.annotate_ray import annotate_ray
+    from nerkit.annotate.ray import annotate_ray
 
     with pytest.raises(ValueError, match="is the input file"):
         annotate_ray(str(model), path, path)
