@@ -108,11 +108,13 @@ Probe = Callable[[Any], Callable[[int], Dict[str, Any]]]
 
 def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8, repeats: int = 3,
             probe: Optional[Probe] = None) -> List[Dict[str, Any]]:
-    """Score and time every variant on the same documents: a warm-up `nlp.pipe`
-    on the first `warmup_docs` documents, then `repeats` timed passes over all
-    of them (words/s from the median pass; F1 from the first). `probe(nlp)`, if
-    given, is called after the warm-up and returns a function that is called
-    with the number of timed passes after them; its dict goes into the row."""
+    """Score and time every variant on the same documents: each variant loaded,
+    warmed up by `nlp.pipe` on the first `warmup_docs` documents and scored on all
+    of them (its first timed pass); then the other `repeats` - 1 passes in rounds,
+    one pass of every variant a round, so that a slow spell of the machine falls
+    on all variants alike (words/s from the median pass). `probe(nlp)`, if given,
+    is called after the warm-up and returns a function that is called with the
+    number of timed passes after them; its dict goes into the row."""
     import statistics
 
     import torch
@@ -122,7 +124,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
 
     default_threads = torch.get_num_threads()
     conll = read_conll(test_path)
-    rows = []
+    runs = []
     for v in variants:
         torch.set_num_threads(v.threads or default_threads)
         nlp = load(model, v.window_stride, v.disable, v.max_batch_items, v.length_group_pieces)
@@ -130,10 +132,17 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
         finish = probe(nlp) if probe else None
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
-        passes = [report["speed"]["seconds"]] + [predict(nlp, gold, batch_size=v.batch_size)[1] for _ in range(repeats - 1)]
+        runs.append((v, nlp, gold, finish, report, [report["speed"]["seconds"]]))
+    for _ in range(repeats - 1):
+        for v, nlp, gold, _, _, passes in runs:
+            torch.set_num_threads(v.threads or default_threads)
+            passes.append(predict(nlp, gold, batch_size=v.batch_size)[1])
+    rows = []
+    for v, nlp, gold, finish, report, passes in runs:
         seconds = statistics.median(passes)
         micro = report["entity"]["micro"]
         scored = not v.disable
+        torch.set_num_threads(v.threads or default_threads)
         rows.append({
             "variant": v.name,
             "window_stride": list(v.window_stride) if v.window_stride else None,
@@ -169,7 +178,8 @@ def to_markdown(result: Dict[str, Any]) -> str:
         "",
         f"Pipeline `{result['model']}`, scored on `{result['test']}`; every variant runs "
         "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run; words/s from the median "
-        f"of {result.get('repeats', 1)} timed pass(es).",
+        f"of {result.get('repeats', 1)} timed pass(es), the passes after the first in rounds (one of each variant "
+        "a round).",
         "",
         *run_lines(result),
         "",
