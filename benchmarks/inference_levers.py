@@ -107,12 +107,14 @@ Probe = Callable[[Any], Callable[[int], Dict[str, Any]]]
 
 
 def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8, repeats: int = 3,
-            probe: Optional[Probe] = None) -> List[Dict[str, Any]]:
+            probe: Optional[Probe] = None, rounds: bool = False) -> List[Dict[str, Any]]:
     """Score and time every variant on the same documents: each variant loaded,
     warmed up by `nlp.pipe` on the first `warmup_docs` documents and scored on all
-    of them (its first timed pass); then the other `repeats` - 1 passes in rounds,
-    one pass of every variant a round, so that a slow spell of the machine falls
-    on all variants alike (words/s from the median pass). `probe(nlp)`, if given,
+    of them (its first timed pass), then its other `repeats` - 1 passes (words/s
+    from the median pass). With `rounds`, those passes run in rounds, one pass of
+    every variant a round, so that a slow spell of the machine falls on all
+    variants alike, but the loaded pipelines share the process (and its oneDNN
+    kernel cache) as one user's would not. `probe(nlp)`, if given,
     is called after the warm-up and returns a function that is called with the
     number of timed passes after them; its dict goes into the row."""
     import statistics
@@ -133,7 +135,9 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
         finish = probe(nlp) if probe else None
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
         runs.append((v, nlp, gold, finish, report, [report["speed"]["seconds"]]))
-    for _ in range(repeats - 1):
+        if not rounds:
+            runs[-1][-1].extend(predict(nlp, gold, batch_size=v.batch_size)[1] for _ in range(repeats - 1))
+    for _ in range(repeats - 1 if rounds else 0):
         for v, nlp, gold, _, _, passes in runs:
             torch.set_num_threads(v.threads or default_threads)
             passes.append(predict(nlp, gold, batch_size=v.batch_size)[1])
@@ -178,8 +182,8 @@ def to_markdown(result: Dict[str, Any]) -> str:
         "",
         f"Pipeline `{result['model']}`, scored on `{result['test']}`; every variant runs "
         "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run; words/s from the median "
-        f"of {result.get('repeats', 1)} timed pass(es), the passes after the first in rounds (one of each variant "
-        "a round).",
+        f"of {result.get('repeats', 1)} timed pass(es)"
+        + (", the passes after the first in rounds (one of each variant a round)." if result.get("rounds") else "."),
         "",
         *run_lines(result),
         "",
@@ -204,12 +208,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
     p.add_argument("--set", default="all", choices=sorted(SETS),
                    help="the variants: all levers, or the transformer windows of the default (to choose on dev)")
+    p.add_argument("--rounds", action="store_true",
+                   help="time the passes after the first in rounds, one of each variant a round")
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
     started = now()
-    rows = measure(args.model, args.test, SETS[args.set], repeats=args.repeats)
-    result = {"model": args.model, "test": args.test, "repeats": args.repeats, "set": args.set, "variants": rows,
+    rows = measure(args.model, args.test, SETS[args.set], repeats=args.repeats, rounds=args.rounds)
+    result = {"model": args.model, "test": args.test, "repeats": args.repeats, "rounds": args.rounds,
+              "set": args.set, "variants": rows,
               **run_record("inference_levers.py", argv, args.note, started)}
     write_results(args.out, result, to_markdown, "levers")
     return 0
