@@ -30,6 +30,7 @@ class Variant(NamedTuple):
     max_batch_items: Optional[int] = None  # transformer's padded batch size; None: as trained
     per_sentence: bool = False  # one Doc per sentence: no document context
     sort_by_length: bool = False  # Docs sorted by length (less padding per batch)
+    length_group_pieces: Optional[int] = None  # the transformer's forward in length groups; None: as saved
 
 
 VARIANTS = (
@@ -55,7 +56,16 @@ WINDOWS = (
     Variant("window 384, stride 320", (384, 320)),
     Variant("window 384, stride 384 (no overlap)", (384, 384)),
 )
-SETS = {"all": VARIANTS, "windows": WINDOWS}
+# The transformer's forward in length groups (nerkit.components.length_groups), to choose on dev (--set groups)
+GROUPS = (
+    Variant("as trained (one forward a batch)"),
+    Variant("length groups of 512 pieces", length_group_pieces=512),
+    Variant("length groups of 1024 pieces", length_group_pieces=1024),
+    Variant("length groups of 2048 pieces", length_group_pieces=2048),
+    Variant("window 256, stride 256 (no overlap)", (256, 256)),
+    Variant("window 256, stride 256, length groups of 1024 pieces", (256, 256), length_group_pieces=1024),
+)
+SETS = {"all": VARIANTS, "windows": WINDOWS, "groups": GROUPS}
 
 
 def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> list:
@@ -72,18 +82,21 @@ def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> 
 
 
 def load(model: str, window_stride: Optional[Sequence[int]] = None, disable: Sequence[str] = (),
-         max_batch_items: Optional[int] = None):
-    """The pipeline, with the transformer's strided span getter overridden
-    through the config, and its `max_batch_items` (the padded size, in
-    tokens, of the doc batches `pipe` cuts `nlp.pipe`'s batch into) set on the
-    component: the value saved with the model would win over a config one."""
+         max_batch_items: Optional[int] = None, length_group_pieces: Optional[int] = None):
+    """The pipeline, with the transformer's strided span getter and its
+    forward's length groups (nerkit.inference_precision.v1) overridden through
+    the config, and its `max_batch_items` (the padded size, in tokens, of the
+    doc batches `pipe` cuts `nlp.pipe`'s batch into) set on the component: the
+    value saved with the model would win over a config one."""
     import spacy
 
-    config = {}
+    config: Dict[str, Any] = {}
     if window_stride is not None:
         window, stride = window_stride
         getter = {"@span_getters": "spacy-transformers.strided_spans.v1", "window": window, "stride": stride}
-        config = {"components": {"transformer": {"model": {"get_spans": getter}}}}
+        config["components"] = {"transformer": {"model": {"get_spans": getter}}}
+    if length_group_pieces is not None:
+        config["nlp"] = {"after_pipeline_creation": {"length_group_pieces": length_group_pieces}}
     nlp = spacy.load(model, disable=list(disable), config=config)
     if max_batch_items is not None:
         nlp.get_pipe("transformer").cfg["max_batch_items"] = max_batch_items
@@ -112,7 +125,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
     rows = []
     for v in variants:
         torch.set_num_threads(v.threads or default_threads)
-        nlp = load(model, v.window_stride, v.disable, v.max_batch_items)
+        nlp = load(model, v.window_stride, v.disable, v.max_batch_items, v.length_group_pieces)
         gold = prediction_units(conll, nlp.vocab, v.per_sentence, v.sort_by_length)
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
         finish = probe(nlp) if probe else None
@@ -130,6 +143,7 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
             "disabled": list(v.disable),
             "unit": "sentence" if v.per_sentence else "document",
             "sorted_by_length": v.sort_by_length,
+            "length_group_pieces": v.length_group_pieces,
             "n_docs": len(gold),
             "f1": micro["f1"] if scored else None,
             "precision": micro["precision"] if scored else None,

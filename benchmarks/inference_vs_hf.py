@@ -74,6 +74,9 @@ VARIANTS = {
     "1-thread": Variant("1 torch thread", threads=1),
     "no-overlap": Variant("window 256, stride 256 (no overlap)", (256, 256)),
     "no-overlap-1024": Variant("window 256, stride 256, max_batch_items 1024", (256, 256), max_batch_items=1024),
+    "groups-1024": Variant("length groups of 1024 pieces", length_group_pieces=1024),
+    "no-overlap-groups-1024": Variant("window 256, stride 256, length groups of 1024 pieces", (256, 256),
+                                      length_group_pieces=1024),
 }
 Row = Dict[str, Any]
 
@@ -81,13 +84,24 @@ Row = Dict[str, Any]
 # --- what a model is: precision, context ---------------------------------------------------------
 
 def precision_of(module: Any) -> str:
-    """"int8" where the module's Linear layers are dynamically quantized, else its parameters' dtype."""
+    """"int8" where the module's Linear layers are dynamically quantized (or its ONNX graph is), else its
+    parameters' dtype (an ONNX graph's: float32)."""
+    from nerkit.components.onnx_runtime import OnnxTransformer
     from nerkit.components.precision import model_dtype
     from nerkit.components.quantized import is_quantized
 
+    if isinstance(module, OnnxTransformer):
+        return "int8" if module.int8 else "float32"
     if is_quantized(module):
         return "int8"
     return str(model_dtype(module)).replace("torch.", "")
+
+
+def runtime_of(module: Any) -> str:
+    """What runs the transformer's forward: "ONNX Runtime" (nerkit.OnnxTransformerModel.v1) or "PyTorch"."""
+    from nerkit.components.onnx_runtime import OnnxTransformer
+
+    return "ONNX Runtime" if isinstance(module, OnnxTransformer) else "PyTorch"
 
 
 def windows_context(window: int, stride: int) -> str:
@@ -214,8 +228,8 @@ def hf_row(system: str, runner: str, model: Any, context: str, n_words: int, sec
            pieces: Dict[str, Any], **extra: Any) -> Row:
     import torch
 
-    row = {"system": system, "kind": "hf", "runner": runner, "precision": precision_of(model), "context": context,
-           "torch_threads": torch.get_num_threads(), "n_words": n_words,
+    row = {"system": system, "kind": "hf", "runner": runner, "precision": precision_of(model), "runtime": runtime_of(model),
+           "context": context, "torch_threads": torch.get_num_threads(), "n_words": n_words,
            "words_per_second": n_words / statistics.median(seconds), "pass_seconds": seconds,
            "f1": None, "pieces": pieces, **extra}
     print(f"[vs-hf] {system}: {row['words_per_second']:,.0f} words/s", flush=True)
@@ -282,7 +296,7 @@ def probe(nlp: Any) -> Callable[[int], Dict[str, Any]]:
     context = pipeline_context(nlp)
 
     def finish(passes: int) -> Dict[str, Any]:
-        return {"precision": precision_of(module), "windows_context": context,
+        return {"precision": precision_of(module), "runtime": runtime_of(module), "windows_context": context,
                 "pieces": counter.close(flops.encoder_shape(module.config), passes)}
 
     return finish
@@ -297,7 +311,7 @@ def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test
     for label, path in models:
         model_rows = [{"system": f"{label}: {r['variant']}", "kind": "ours", "runner": "ours", "model": path,
                        "label": label, "variant": r["variant"],
-                       "precision": r["precision"], "torch_threads": r["torch_threads"],
+                       "precision": r["precision"], "runtime": r["runtime"], "torch_threads": r["torch_threads"],
                        "context": SENTENCES if r["unit"] == "sentence" else r["windows_context"],
                        "n_words": r["n_words"], "words_per_second": r["words_per_second"],
                        "pass_seconds": r["pass_seconds"], "f1": r["f1"], "pieces": r["pieces"], "settings": r}
@@ -361,11 +375,11 @@ def cell(value: Optional[float], spec: str = ",.0f") -> str:
 
 
 def speed_lines(result: Dict[str, Any]) -> List[str]:
-    lines = ["| system | precision | context | test F1 | words/s | × HF loop, sentences, same precision "
-             "| × HF loop, same context and precision |", "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| system | runtime | precision | context | test F1 | words/s | × HF loop, sentences, same precision "
+             "| × HF loop, same context and precision |", "|---|---|---|---|---:|---:|---:|---:|"]
     for r in result["rows"]:
         ratio = result["ratios"].get(r["system"], {})
-        lines.append(f"| {r['system']} | {r['precision']} | {r['context']} "
+        lines.append(f"| {r['system']} | {r['runtime']} | {r['precision']} | {r['context']} "
                      f"| {cell(None if r['f1'] is None else 100 * r['f1'], '.2f')} | {r['words_per_second']:,.0f} "
                      f"| {cell(ratio.get('hf_loop_sentences'), '.2f')} | {cell(ratio.get('hf_loop_same_context'), '.2f')} |")
     return lines

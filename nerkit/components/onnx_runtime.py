@@ -33,6 +33,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
+from .length_groups import predict_in_length_groups
 from .quantized import FLOAT_ARCHITECTURES, convertible_pipes, load_float32_pipeline, save_with_architecture, swap_shim
 
 ARCHITECTURE = "nerkit.OnnxTransformerModel.v1"
@@ -133,6 +134,7 @@ class OnnxHFShim(HFShim):
     use or save (int8 when `int8` is set); loaded, it holds the ONNX model only."""
 
     int8: bool = False
+    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
 
     def onnx_model(self) -> OnnxTransformer:
         model = self._model
@@ -152,7 +154,8 @@ class OnnxHFShim(HFShim):
         self._hfmodel.transformer = model
 
     def predict(self, inputs: Any) -> Any:
-        return self.onnx_model()(*inputs.args, **inputs.kwargs)
+        model = self.onnx_model()
+        return predict_in_length_groups(lambda x: model(*x.args, **x.kwargs), inputs, self.length_group_pieces)
 
     def begin_update(self, inputs: Any) -> Any:
         raise ValueError(

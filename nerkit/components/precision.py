@@ -21,6 +21,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
+from .length_groups import predict_in_length_groups
 from .onnx_runtime import OnnxHFShim
 from .quantized import QuantizedHFShim, swap_shim, transformer_pipes
 
@@ -54,6 +55,7 @@ class PrecisionHFShim(HFShim):
     has no bfloat16)."""
 
     inference_dtype: torch.dtype = torch.float32
+    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
 
     def from_bytes(self, bytes_data: bytes) -> "PrecisionHFShim":
         super().from_bytes(bytes_data)
@@ -74,7 +76,7 @@ class PrecisionHFShim(HFShim):
             self._model.to(dtype)
 
     def predict(self, inputs: Any) -> Any:
-        outputs = super().predict(inputs)
+        outputs = predict_in_length_groups(super().predict, inputs, self.length_group_pieces)
         if model_dtype(self._model) == torch.float32:
             return outputs
         for key, value in outputs.items():  # a transformers ModelOutput
@@ -109,15 +111,23 @@ def float32_overrides(config: Any) -> dict:
 
 
 @registry.callbacks(CALLBACK)
-def inference_precision(dtype: str = "auto") -> Callable[[Language], Language]:
+def inference_precision(dtype: str = "auto", length_group_pieces: int = 0) -> Callable[[Language], Language]:
     """[nlp.after_pipeline_creation]: load the transformer for inference in
     `dtype`: "auto" (bfloat16 where the CPU has native bfloat16, else
-    float32), "float32" or "bfloat16". Saved weights and training stay float32."""
+    float32), "float32" or "bfloat16". Saved weights and training stay float32.
+    `length_group_pieces` > 0: each inference forward runs its windows in
+    groups of similar length of at most that many padded word pieces
+    (nerkit.components.length_groups), in every precision and runtime."""
     resolved = resolve_dtype(dtype)
+    if length_group_pieces < 0:
+        raise ValueError(f"{CALLBACK}: length_group_pieces must be 0 (off) or more, not {length_group_pieces}")
 
     def set_inference_precision(nlp: Language) -> Language:
         for name in transformer_pipes(nlp):
-            use_precision_shim(nlp.get_pipe(name).model, resolved)
+            model = use_precision_shim(nlp.get_pipe(name).model, resolved)
+            shim = model.layers[0].shims[0]
+            if isinstance(shim, (PrecisionHFShim, QuantizedHFShim, OnnxHFShim)):
+                shim.length_group_pieces = length_group_pieces
         return nlp
 
     return set_inference_precision

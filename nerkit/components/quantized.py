@@ -19,7 +19,7 @@ turns a trained float pipeline into this one (`nerkit quantize`).
 import warnings
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Set, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, List, Set, Tuple, Type, Union
 
 import srsly
 import torch
@@ -28,6 +28,8 @@ from spacy.util import load_config, load_model, registry
 from thinc.api import Config
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
+
+from .length_groups import predict_in_length_groups
 
 ARCHITECTURE = "nerkit.QuantizedTransformerModel.v1"
 FLOAT_ARCHITECTURES = {f"spacy-transformers.TransformerModel.v{n}" for n in (1, 2, 3)}
@@ -81,6 +83,11 @@ def load_state(model: torch.nn.Module, data: bytes) -> None:
 
 class QuantizedHFShim(HFShim):
     """HFShim whose model is saved and loaded int8-quantized."""
+
+    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
+
+    def predict(self, inputs: Any) -> Any:
+        return predict_in_length_groups(super().predict, inputs, self.length_group_pieces)
 
     def to_bytes(self) -> bytes:
         msg = srsly.msgpack_loads(super().to_bytes())

@@ -73,7 +73,8 @@ def test_inference_vs_hf_rows(vs_hf):
     assert {r["torch_threads"] for r in result["rows"]} == {result["torch_threads"]}
     assert len(result["load_average"]["before"]) == len(result["load_average"]["after"]) == 3
     assert "avx2" in md or "flags not recorded" in md or "flags none" in md
-    assert "(assumed)" in md and "| system | precision | context |" in md
+    assert "(assumed)" in md and "| system | runtime | precision | context |" in md
+    assert {r["runtime"] for r in result["rows"]} == {"PyTorch"}
 
 
 def test_inference_vs_hf_precision_is_what_ran(vs_hf, models):
@@ -91,6 +92,24 @@ def test_inference_vs_hf_precision_is_what_ran(vs_hf, models):
         ours = [r for r in result["rows"] if r["system"].startswith(f"{label}: ")]
         assert {r["precision"] for r in ours} == {actual_precision(module)}
     assert {r["precision"] for r in result["rows"] if r["system"].startswith("b: ")} == {"int8"}
+
+
+def test_onnx_pipelines_are_named_by_runtime_and_graph_precision(models, tmp_path):
+    """An ONNX copy's row says ONNX Runtime and the graph's precision (float32, int8 once quantized), which
+    its ratios pair with the HF loop of that precision; the torch pipelines say PyTorch."""
+    import spacy
+
+    pytest.importorskip("onnxscript")
+    from nerkit.components.onnx_runtime import onnx_pipeline
+
+    onnx_pipeline(models[0], tmp_path / "onnx")
+    onnx_pipeline(tmp_path / "onnx", tmp_path / "onnx-int8", int8=True)
+    seen = {}
+    for path in (models[0], models[1], tmp_path / "onnx", tmp_path / "onnx-int8"):
+        module = inference_vs_hf.transformer_module(spacy.load(path))
+        seen[path.name] = (inference_vs_hf.runtime_of(module), inference_vs_hf.precision_of(module))
+    assert seen == {"float": ("PyTorch", "float32"), "int8": ("PyTorch", "int8"),
+                    "onnx": ("ONNX Runtime", "float32"), "onnx-int8": ("ONNX Runtime", "int8")}
 
 
 def test_inference_vs_hf_windows_cover_the_test_words(vs_hf):
@@ -119,8 +138,8 @@ def test_inference_vs_hf_compute_figures(vs_hf):
 
 def _row(system, kind, precision, context, wps, runner=None):
     runner = runner or ("HF forward loop" if kind == "hf" else "ours")
-    return {"system": system, "kind": kind, "runner": runner, "precision": precision, "context": context,
-            "words_per_second": wps}
+    return {"system": system, "kind": kind, "runner": runner, "precision": precision, "runtime": "PyTorch",
+            "context": context, "words_per_second": wps}
 
 
 def test_ratios_pair_only_same_precision_and_context():
@@ -144,7 +163,7 @@ def test_ratios_pair_only_same_precision_and_context():
     assert inference_vs_hf.headline(rows[:5] + first)["ours"] == "A, as packaged"  # not a's first row, not b's
     md_rows = inference_vs_hf.speed_lines({"rows": [dict(r, f1=None) for r in rows],
                                            "ratios": inference_vs_hf.ratios(rows)})
-    assert "| B | bfloat16 | document windows 256/192 | – | 800 | 2.00 | – |" in md_rows
+    assert "| B | PyTorch | bfloat16 | document windows 256/192 | – | 800 | 2.00 | – |" in md_rows
 
 
 def test_hf_trained_head_is_loaded_as_saved(tiny_bert, tmp_path):
