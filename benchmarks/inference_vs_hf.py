@@ -110,14 +110,14 @@ def windows_context(window: int, stride: int) -> str:
 
 def transformer_module(nlp: Any) -> Any:
     """The torch model inside the pipeline's transformer (what its shim runs)."""
-    from nerkit.components.quantized import transformer_pipes
+    from nerkit.components.transformer_copies import transformer_pipes
 
     return nlp.get_pipe(transformer_pipes(nlp)[0]).model.layers[0].shims[0]._model
 
 
 def pipeline_context(nlp: Any) -> str:
     """The inputs the loaded pipeline's transformer sees: its strided spans' window/stride."""
-    from nerkit.components.quantized import transformer_pipes
+    from nerkit.components.transformer_copies import transformer_pipes
 
     getter = nlp.get_pipe(transformer_pipes(nlp)[0]).model.attrs["get_spans"]
     keywords = getattr(getter, "keywords", {})

@@ -2,6 +2,7 @@
 virtual environment with `pip install torch==2.13.0 <wheel>` alone: spacy.load
 works there, offline and without nerkit, with the same (non-empty) entities,
 and beside an installed nerkit too."""
+import os
 import subprocess
 import sys
 
@@ -10,11 +11,10 @@ import srsly
 from spacy.tokens import DocBin
 
 from .components.test_token_ner import config_with_tiny_bert, sample_examples, train
-from .conftest import ROOT
 
 
-def run_script(name: str, *args) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
+def nerkit_command(verb: str, *args) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "nerkit.cli", verb, *map(str, args)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -30,14 +30,14 @@ def test_token_head_wheel_loads_in_a_fresh_venv(tiny_bert, tmp_path):
     model, test_set = tmp_path / "model", tmp_path / "test.spacy"
     nlp.to_disk(model)
     DocBin(docs=[eg.reference for eg in examples]).to_disk(test_set)
-    run_script("evaluate.py", model, test_set, tmp_path / "metrics" / "tiny", "--bootstrap", "10")
-    run_script("package.py", model, tmp_path / "metrics" / "tiny.json", tmp_path / "packages",
+    nerkit_command("evaluate", model, test_set, tmp_path / "metrics" / "tiny", "--bootstrap", "10")
+    nerkit_command("package", model, tmp_path / "metrics" / "tiny.json", tmp_path / "packages",
                "--name", "tokner_tiny", "--version", "0.0.1")
     dist = tmp_path / "packages" / "en_tokner_tiny-0.0.1" / "dist"
     # nerkit's components travel inside the package, so nerkit is no requirement
     assert not any(req.startswith("nerkit") for req in srsly.read_json(dist.parent / "meta.json")["requirements"])
     assert [p.name for p in dist.iterdir()] == ["en_tokner_tiny-0.0.1-py3-none-any.whl"]
-    result = run_script("check_package.py", dist, "en_tokner_tiny", tmp_path / "venv",
+    result = nerkit_command("check-package", dist, "en_tokner_tiny", tmp_path / "venv",
                         "--reference", model, "--text", text)
     assert "Same entities as the trained pipeline" in result.stdout
     assert "(none)" not in result.stdout
@@ -45,6 +45,7 @@ def test_token_head_wheel_loads_in_a_fresh_venv(tiny_bert, tmp_path):
     # the fresh environment used the package's copy; beside nerkit, nerkit's own registrations
     assert "nerkit_token_ner from: en_tokner_tiny.nerkit_components.token_ner" in result.stdout
     assert "nerkit_token_ner from: nerkit.components.token_ner" in result.stdout
+    outside = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the venv alone
     where = subprocess.run([tmp_path / "venv" / "bin" / "python", "-c", "import nerkit"],
-                           capture_output=True, text=True, cwd=tmp_path)
+                           capture_output=True, text=True, cwd=tmp_path, env=outside)
     assert where.returncode != 0 and "No module named 'nerkit'" in where.stderr

@@ -43,6 +43,27 @@ def test_every_script_and_config_a_command_reads_is_a_dep():
         assert not missing, f"{command['name']}: add {missing} to deps"
 
 
+def test_commands_call_nerkit_verbs_or_project_helpers():
+    """Every step is `python -m nerkit.cli VERB` (a verb the app has), spaCy's own
+    command, or a file of this checkout (scripts/ keeps only project helpers)."""
+    from typer.main import get_command
+
+    from nerkit.cli import app
+
+    verbs = set(get_command(app).commands)
+    raw = srsly.read_yaml(ROOT / "project.yml")
+    for command in raw["commands"]:
+        for line in command["script"]:
+            argv = line.split()
+            assert argv[0] == "python", line
+            if argv[1:3] == ["-m", "nerkit.cli"]:
+                assert argv[3] in verbs, f"{command['name']}: no verb {argv[3]!r} in nerkit.cli"
+            elif argv[1] != "-m":
+                assert (ROOT / argv[1]).is_file(), f"{command['name']}: no {argv[1]}"
+            assert not re.search(r"scripts/(convert|evaluate|package|final_model|check_data|check_package|train)\.py",
+                                 line), f"{command['name']}: moved to nerkit.cli: {line}"
+
+
 def test_file_vars_are_deps_one_each():
     files = {"train_file": "/data/train.tsv", "dev_file": "dev.txt", "test_file": "t/test.conll"}
     config = load_project_config(ROOT, overrides=overrides(**files))

@@ -161,7 +161,7 @@ def annotate_chunk(
 ) -> List[Doc]:
     """The chunk's docs in input order. ``nlp.pipe`` gets the texts sorted
     by length (CoNLL: Docs of the given words and sentence starts, whose
-    entities are then cut at the sentence starts, as ``scripts/evaluate.py``
+    entities are then cut at the sentence starts, as ``nerkit evaluate``
     does); empty and whitespace-only texts are only tokenized (no entities).
     Entities under ``min_score`` are dropped. ``count(item, doc, dropped)``
     is called on each doc as it is done."""

@@ -17,7 +17,7 @@ def onnx_command(
     """Save a copy of a transformer pipeline whose transformer is an ONNX model run
     by ONNX Runtime on the CPU, in float32 or (--int8) with int8 weights. Loading it
     needs onnxruntime but no torch weights. Inference only. Needs nerkit's onnx
-    extra: pip install 'nerkit[onnx]'. Score the copy (scripts/evaluate.py)
+    extra: pip install 'nerkit[onnx]'. Score the copy (nerkit evaluate)
     before shipping it."""
     from nerkit.components.onnx_runtime import onnx_pipeline
 

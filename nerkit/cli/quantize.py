@@ -15,7 +15,7 @@ def quantize_command(
     """Save a copy of a transformer pipeline with its transformer's Linear
     layers in int8 (dynamic quantization, per-channel scales) and its word embeddings in float16:
     about 40% of the size, faster on CPU. Inference only, CPU only. Score
-    the copy (scripts/evaluate.py) before shipping it."""
+    the copy (nerkit evaluate) before shipping it."""
     from nerkit.components.quantized import quantize_pipeline
 
     try:

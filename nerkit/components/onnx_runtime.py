@@ -34,10 +34,16 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
 from .length_groups import predict_in_length_groups
-from .quantized import FLOAT_ARCHITECTURES, convertible_pipes, load_float32_pipeline, save_with_architecture, swap_shim
+from .transformer_copies import (
+    FLOAT_ARCHITECTURES,
+    convertible_pipes,
+    load_float32_pipeline,
+    save_with_architecture,
+    swap_shim,
+)
 
 ARCHITECTURE = "nerkit.OnnxTransformerModel.v1"
-RUNTIME_REQUIREMENT = "onnxruntime>=1.17"  # what a packaged ONNX pipeline requires (scripts/package.py)
+RUNTIME_REQUIREMENT = "onnxruntime>=1.17"  # what a packaged ONNX pipeline requires (nerkit package)
 INSTALL = "pip install 'nerkit[onnx]' (or: pip install onnxruntime onnx onnxscript)"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAMES = ("last_hidden_state", "pooler_output")

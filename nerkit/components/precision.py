@@ -23,11 +23,11 @@ from spacy_transformers.layers.transformer_model import TransformerModel
 
 from .length_groups import predict_in_length_groups
 from .onnx_runtime import OnnxHFShim
-from .quantized import QuantizedHFShim, swap_shim, transformer_pipes
+from .quantized import QuantizedHFShim
+from .transformer_copies import FLOAT32, PRECISION_CALLBACK, swap_shim, transformer_pipes
 
-CALLBACK = "nerkit.inference_precision.v1"
+CALLBACK = PRECISION_CALLBACK
 DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16}
-FLOAT32 = {"nlp": {"after_pipeline_creation": {"dtype": "float32"}}}  # spacy.load(config=...)
 
 
 def native_bfloat16() -> bool:
@@ -101,13 +101,6 @@ def use_precision_shim(model: TransformerModel, dtype: torch.dtype) -> Transform
     if not isinstance(model.layers[0].shims[0], (QuantizedHFShim, OnnxHFShim)):
         swap_shim(model, PrecisionHFShim).inference_dtype = dtype
     return model
-
-
-def float32_overrides(config: Any) -> dict:
-    """spacy.load's `config` that loads a pipeline of `config` in float32: FLOAT32
-    where it sets its precision with this callback, else nothing."""
-    callback = config["nlp"].get("after_pipeline_creation") or {}
-    return FLOAT32 if callback.get("@callbacks") == CALLBACK else {}
 
 
 @registry.callbacks(CALLBACK)

@@ -16,6 +16,7 @@ from .entities import (
     score_spans,
 )
 from .errors import CATEGORIES, classify, confusion_matrix, error_breakdown
+from .evaluate_pipeline import evaluate_pipeline
 from .entities import sentence_bounds
 from .predict import MISALIGNED_SUFFIX, cut_ents_at_sentences, load_docs, predict, predict_raw, write_predictions
 from .render import headline_markdown, render_html, render_markdown, write_report
@@ -40,6 +41,7 @@ __all__ = [
     "doc_spans",
     "error_breakdown",
     "evaluate",
+    "evaluate_pipeline",
     "headline",
     "headline_markdown",
     "iob_to_spans",

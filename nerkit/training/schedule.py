@@ -8,7 +8,7 @@ On CoNLL-2003 (203,621 tokens in 946 documents) the default batcher makes about
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Sized, Union
+from typing import Callable, Dict, Iterable, List, Sized, Tuple, Union
 
 from spacy.tokens import DocBin
 from spacy.util import load_config, registry
@@ -95,3 +95,26 @@ def config_batcher(config_path: Union[str, Path]) -> Callable:
     """The resolved ``[training.batcher]`` of a config file."""
     config = load_config(config_path, interpolate=True)
     return registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
+
+
+def schedule_for_data(
+    config_path: Union[str, Path],
+    train_path: Union[str, Path],
+    *,
+    epochs: int,
+    max_steps: int = 0,
+    eval_frequency: int = 0,
+    patience_epochs: int = 0,
+) -> Tuple[Schedule, List[int]]:
+    """The schedule for training a config on a DocBin (``nerkit train``): the
+    steps of an epoch counted with the config's batcher over TRAIN's documents,
+    then ``plan_schedule``.
+
+    RETURNS (Tuple[Schedule, List[int]]): The schedule and the tokens per training document.
+    RAISES ValueError: As ``plan_schedule``.
+    """
+    lengths = docbin_lengths(train_path)
+    per_epoch = count_steps_per_epoch(lengths, config_batcher(config_path))
+    schedule = plan_schedule(per_epoch, epochs=epochs, max_steps=max_steps, eval_frequency=eval_frequency,
+                             patience_epochs=patience_epochs)
+    return schedule, lengths

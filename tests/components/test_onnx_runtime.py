@@ -23,7 +23,7 @@ from nerkit.components.onnx_runtime import (
 from nerkit.components.precision import FLOAT32
 
 from .test_quantized import msgpack_state, texts
-from .test_token_ner import ROOT, ents, sample_examples
+from .test_token_ner import ents, sample_examples
 
 if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnxscript") is None:
     pytest.skip("onnxruntime/onnxscript not installed (pip install 'nerkit[onnx]')", allow_module_level=True)
@@ -171,11 +171,10 @@ def test_cli_and_errors(onnx_model, tmp_path):
 
 
 def test_package_requires_onnxruntime(float_model, onnx_model):
-    spec = importlib.util.spec_from_file_location("nerkit_package_script", ROOT / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    assert package.runtime_requirements(onnx_model) == [RUNTIME_REQUIREMENT]
-    assert package.runtime_requirements(float_model) == []
+    from nerkit.packaging.wheel import runtime_requirements
+
+    assert runtime_requirements(onnx_model) == [RUNTIME_REQUIREMENT]
+    assert runtime_requirements(float_model) == []
 
 
 def test_minilm_backbone_matches_pytorch():

@@ -82,3 +82,37 @@ def test_variant_configs_differ_from_minilm_only_in_ner():
     cnn = load_config(ROOT / "configs" / "cnn.cfg", interpolate=False)
     assert cnn["training"].keys() == base["training"].keys()
     assert cnn["initialize"].get("before_init") is None
+
+
+def declared_entry_points():
+    """(group, name, "module:function") of every spaCy entry point pyproject.toml declares."""
+    import tomllib
+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))["project"]["entry-points"]
+    return [(group, name, value) for group, points in groups.items() if group.startswith("spacy_")
+            for name, value in points.items()]
+
+
+def test_every_declared_entry_point_is_installed_and_resolves_in_spacy():
+    """Each entry point in pyproject.toml is in the installed metadata (no stale install) and spaCy's
+    registry of its group gives the declared function, in a fresh process that does not import nerkit."""
+    declared = declared_entry_points()
+    assert len(declared) >= 13 and {g for g, _, _ in declared} >= {"spacy_factories", "spacy_architectures",
+                                                                    "spacy_callbacks", "spacy_loggers",
+                                                                    "spacy_readers"}
+    for group, name, value in declared:
+        assert {ep.name: ep.value for ep in entry_points(group=group)}.get(name) == value, (group, name)
+    code = (
+        "import importlib, json, sys, spacy\n"
+        "assert not any(m.startswith('nerkit') for m in sys.modules)\n"
+        "spacy.blank('en')  # a Language loads the factories' entry points\n"
+        "bad = []\n"
+        f"for group, name, value in {declared!r}:\n"
+        "    module, attr = value.split(':')\n"
+        "    found = getattr(spacy.registry, group[len('spacy_'):]).get(name)\n"
+        "    if found is not getattr(importlib.import_module(module), attr): bad.append((group, name))\n"
+        "print(json.dumps(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,37 +1,32 @@
-"""scripts/convert.py: output, summary, --stats JSON, errors (exit 1, FILE:LINE, no output)."""
-import importlib.util
+"""nerkit convert: output, summary, --stats JSON, errors (exit 1, FILE:LINE, no output)."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import typer
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
+from nerkit.cli import app
+
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "convert.py"
+CONVERT = [sys.executable, "-m", "nerkit.cli", "convert"]
 GOOD = "-DOCSTART- -X- -X- O\n\nEU NNP I-NP I-ORG\nsays VBZ I-VP O\n\nPeter NNP I-NP I-PER\n"
 
 
 @pytest.fixture(scope="module")
 def invoke():
-    spec = importlib.util.spec_from_file_location("nerkit_convert_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    app = typer.Typer()
-    app.command()(module.main)
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
+    return lambda *args: runner.invoke(app, ["convert", *(str(a) for a in args)])
 
 
 def test_subprocess_success_with_stats(tmp_path):
     (tmp_path / "in.conll").write_text(GOOD)
     out, stats = tmp_path / "new" / "dir" / "out.spacy", tmp_path / "s" / "stats.json"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), tmp_path / "in.conll", out, "--stats", stats],
+        [*CONVERT, tmp_path / "in.conll", out, "--stats", stats],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
@@ -50,7 +45,7 @@ def test_subprocess_error_exit_1_no_output(tmp_path):
     path.write_text("a O\nPeter NNP I-PER\n")
     out, stats = tmp_path / "out.spacy", tmp_path / "stats.json"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), path, out, "--stats", stats], capture_output=True, text=True, cwd=ROOT
+        [*CONVERT, path, out, "--stats", stats], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 1
     assert f"{path}:2: expected 2 columns (as on line 1), found 3: 'Peter NNP I-PER'" in result.stderr

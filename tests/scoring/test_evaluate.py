@@ -1,11 +1,9 @@
-"""scripts/evaluate.py end to end on a tiny entity_ruler pipeline, the
-predictions file, headline() and the test-data loader."""
-import json
+"""nerkit.scoring's evaluation on a tiny entity_ruler pipeline: the report,
+headline(), the predictions file and conlleval on it, the test-data loader
+(the command line, nerkit evaluate: tests/cli/test_evaluate.py)."""
 import os
-import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 import spacy
@@ -16,6 +14,7 @@ from nerkit.scoring import (
     build_report,
     compare,
     evaluate,
+    evaluate_pipeline,
     headline,
     load_docs,
     render_html,
@@ -24,8 +23,6 @@ from nerkit.scoring import (
     write_predictions,
 )
 
-ROOT = Path(__file__).parents[2]
-SCRIPT = ROOT / "scripts" / "evaluate.py"
 # (words, sentence starts, gold entities)
 DATA = [
     ("John lives in New York . Mary too .".split(), [0, 6], [(0, 1, "PER"), (3, 5, "LOC"), (6, 7, "PER")]),
@@ -84,14 +81,6 @@ def make_docs(vocab):
     return docs
 
 
-@pytest.fixture
-def assets(tmp_path):
-    nlp = make_nlp()
-    nlp.to_disk(tmp_path / "model")
-    DocBin(docs=make_docs(nlp.vocab)).to_disk(tmp_path / "test.spacy")
-    return tmp_path
-
-
 def lookup(report, dotted):
     node = report
     for key in dotted.split("."):
@@ -99,43 +88,28 @@ def lookup(report, dotted):
     return node
 
 
-def test_cli_end_to_end(assets):
-    out = assets / "metrics" / "sample"
-    cmd = [sys.executable, str(SCRIPT), str(assets / "model"), str(assets / "test.spacy"),
-           str(out), "--predictions", str(assets / "pred.conll"), "--bootstrap", "200",
-           "--n-examples", "5", "--batch-size", "2"]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    paths = [out.with_name(f"sample.{ext}") for ext in ("json", "md", "html")]
-    assert all(p.exists() for p in paths)
-    report = json.loads(paths[0].read_text(encoding="utf8"))
+def test_evaluate_pipeline_writes_the_report(tmp_path):
+    """The library call behind nerkit evaluate: load, score, write the report
+    files and the predictions, conlleval's numbers recorded beside the report's."""
+    nlp = make_nlp()
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=make_docs(nlp.vocab)).to_disk(tmp_path / "test.spacy")
+    logged = []
+    report, paths = evaluate_pipeline(
+        tmp_path / "model", tmp_path / "test.spacy", tmp_path / "out" / "r", predictions=tmp_path / "p.conll",
+        conlleval=f"{sys.executable} -m conlleval /dev/stdin", n_bootstrap=20, log=logged.append,
+    )
+    assert sorted(paths)[:3] == ["html", "json", "md"] and all(path.is_file() for path in paths.values())
     for key in REQUIRED:
         lookup(report, key)
-    micro = report["entity"]["micro"]
-    assert (micro["precision"], micro["recall"], micro["f1"]) == pytest.approx((2 / 3, 1 / 2, 4 / 7))
-    assert report["meta"]["n_docs"] == 3 and report["meta"]["n_words"] == 15
-    assert report["spacy_scorer"]["agrees"]
-    assert report["spacy_scorer"]["ents_f"] == pytest.approx(4 / 7)
-    assert report["bootstrap"]["n_samples"] == 200 and report["speed"]["batch_size"] == 2
-    assert report["speed"]["words_per_second"] > 0
-    low, high = report["bootstrap"]["f1_ci95"]
-    assert low <= micro["f1"] <= high
-    # doc 1 ("York" LOC → ORG: fp + fn) has the most errors, then "Mary" (fn)
-    assert [(e["doc"], e["n_errors"]) for e in report["examples"]] == [(1, 2), (0, 1)]
-    md = paths[1].read_text(encoding="utf8")
-    assert "| **micro** | 66.67 | 50.00 | 57.14 | 4 |" in md
-    assert "Token level" in md and "not 97% entity F1" in md
-    html = paths[2].read_text(encoding="utf8")
-    assert 'class="entities"' in html and "<mark" in html and "words/s" in html
-    assert "| **micro** | 66.67 | 50.00 | 57.14 | 4 |" in result.stdout
-    assert (assets / "pred.conll").read_text(encoding="utf8") == EXPECTED_PREDICTIONS
-
-
-def test_cli_requires_existing_test_data(assets):
-    cmd = [sys.executable, str(SCRIPT), str(assets / "model"), str(assets / "nope.spacy"), str(assets / "x")]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode != 0
-    assert not (assets / "x.json").exists()
+    assert report["entity"]["micro"]["f1"] == pytest.approx(4 / 7)
+    assert report["meta"]["test_data"] == str(tmp_path / "test.spacy")
+    assert report["conlleval"]["agrees"] and report["conlleval"]["mismatches"] == []
+    assert (tmp_path / "p.conll").read_text(encoding="utf8") == EXPECTED_PREDICTIONS
+    assert logged[0].startswith("Evaluating") and "3 docs" in logged[0]
+    with pytest.raises(ValueError, match="needs --predictions"):
+        evaluate_pipeline(tmp_path / "model", tmp_path / "test.spacy", tmp_path / "x", conlleval="conlleval.pl")
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_evaluate_and_headline():
@@ -233,22 +207,6 @@ def test_evaluate_cuts_at_gold_sentence_starts():
     assert seen[0] == [0] and report["meta"]["sentence_starts_given"] is False
     assert [(e.start, e.end) for e in preds[0].ents] == [(4, 7)]
     assert report["meta"]["n_pred_ents_crossing_sentences"] == 1
-
-
-def test_cli_checks_conlleval(tmp_path):
-    nlp = make_nlp()
-    nlp.to_disk(tmp_path / "model")
-    DocBin(docs=make_docs(nlp.vocab)).to_disk(tmp_path / "test.spacy")
-    conlleval = f"{sys.executable} -m conlleval /dev/stdin"
-    cmd = [sys.executable, str(SCRIPT), str(tmp_path / "model"), str(tmp_path / "test.spacy"), str(tmp_path / "r"),
-           "--predictions", str(tmp_path / "p.conll"), "--conlleval", conlleval, "--bootstrap", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    check = json.loads((tmp_path / "r.json").read_text(encoding="utf8"))["conlleval"]
-    assert check["agrees"] and check["correct"] == 2 and check["found"] == 3 and check["gold"] == 4
-    no_predictions = cmd[:5] + cmd[7:]
-    proc = subprocess.run(no_predictions, capture_output=True, text=True)
-    assert proc.returncode == 1 and "needs --predictions" in proc.stdout + proc.stderr
 
 
 def test_load_docs_dispatch(tmp_path, monkeypatch):

@@ -1,22 +1,15 @@
-"""Convert a CoNLL column file (or several, with --append) to a spaCy DocBin,
-keeping documents, sentences and entities. On invalid input it exits with code
-1, prints FILE:LINE: REASON and writes no output file."""
-from collections import Counter
-from dataclasses import replace
+"""``nerkit convert INPUT OUTPUT``: a CoNLL column file (or several, with
+--append) to a spaCy DocBin, keeping documents, sentences and entities
+(``nerkit.conll.convert``). On invalid input it exits with code 1, prints
+FILE:LINE: REASON and writes no output file."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from spacy.util import get_lang_class
-from spacy.vocab import create_vocab
 from wasabi import msg
 
-from nerkit.conll import (
-    ConllError, conll_to_docs, read_conll, summarize, summary_rows, write_docbin, write_stats,
-)
 
-
-def main(
+def convert_command(
     # fmt: off
     input_path: Path = typer.Argument(..., help="CoNLL column file (token first, tag last; -DOCSTART- lines start documents)", exists=True, dir_okay=False),
     output_path: Path = typer.Argument(..., help="Output .spacy DocBin file (parent directories are created)", dir_okay=False),
@@ -25,34 +18,23 @@ def main(
     n_sents: int = typer.Option(10, "--n-sents", "-n", help="Sentences per doc for files without -DOCSTART- lines"),
     keep_pos: bool = typer.Option(False, "--keep-pos", help="Put column 2 (POS) into token.tag_ (files with 3+ columns)"),
     lenient: bool = typer.Option(False, "--lenient", help="Repair tag scheme violations instead of failing (repairs are counted)"),
-    stats_path: Path = typer.Option(None, "--stats", help="Also write the summary as JSON to this file", dir_okay=False),
+    stats_path: Optional[Path] = typer.Option(None, "--stats", help="Also write the summary as JSON to this file", dir_okay=False),
     lang: str = typer.Option("en", "--lang", "-l", help="Language code of the vocab (spacy.blank)"),
     append: Optional[List[Path]] = typer.Option(None, "--append", help="Another CoNLL file whose documents follow INPUT_PATH's in the output (repeatable), e.g. dev for a train+dev model", exists=True, dir_okay=False),
     # fmt: on
 ) -> None:
     """Convert a CoNLL file to a spaCy DocBin (.spacy), one Doc per document."""
+    from nerkit.conll import ConllError, convert_conll, summary_rows
+
+    paths = [input_path, *(append or [])]
     try:
-        files = [read_conll(path, scheme=scheme, tag_column=tag_column, n_sents=n_sents, lenient=lenient)
-                 for path in [input_path, *(append or [])]]
+        summary = convert_conll(paths, output_path, scheme=scheme, tag_column=tag_column, n_sents=n_sents,
+                                keep_pos=keep_pos, lenient=lenient, lang=lang, stats_path=stats_path)
     except (ConllError, ValueError) as err:
         msg.fail("Invalid input, no output written")
         typer.echo(str(err), err=True)  # FILE:LINE: REASON: 'LINE', unwrapped
         raise typer.Exit(1)
-    conll_file = replace(files[0], documents=[doc for f in files for doc in f.documents],
-                         repairs=sum((f.repairs for f in files), Counter()), empty_docs=sum(f.empty_docs for f in files))
-    # a blank language's vocab, without spacy.blank's (slow) factory entry points
-    vocab = create_vocab(lang, get_lang_class(lang).Defaults)
-    docs = conll_to_docs(conll_file, vocab, keep_pos=keep_pos)
-    summary = summarize(conll_file)
-    write_docbin(docs, output_path)
-    if stats_path is not None:
-        write_stats(summary, stats_path)
-    source = " + ".join(str(path) for path in [input_path, *(append or [])])
-    msg.table(summary_rows(summary), header=("", source), divider=True)
+    msg.table(summary_rows(summary), header=("", " + ".join(str(path) for path in paths)), divider=True)
     if summary["empty_docs"]:
         msg.warn(f"{summary['empty_docs']} -DOCSTART- document(s) held no tokens: no Doc for them")
     msg.good(f"Wrote {summary['docs']:,} docs to {output_path}", f"Stats: {stats_path}" if stats_path else "")
-
-
-if __name__ == "__main__":
-    typer.run(main)

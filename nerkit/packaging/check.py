@@ -1,4 +1,5 @@
-"""Install a packaged pipeline into a fresh virtual environment and load it offline.
+"""Install a packaged pipeline into a fresh virtual environment and load it offline
+(``nerkit check-package``).
 
 Proves the wheel is complete: `pip install torch==2.13.0 <wheel>` is all it
 takes, it carries its transformer weights (no hub: the check runs with
@@ -18,10 +19,11 @@ import sys
 import tempfile
 import venv
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-import typer
-from wasabi import msg
+from . import PackagingError
+
+Entity = Tuple[str, str, int, int]  # text, label, start_char, end_char
 
 # Runs in the environment under test: load by package name, then print as JSON the
 # entities, whether nerkit is importable, and the module that registered
@@ -56,15 +58,22 @@ LOAD_TIMEOUT = 600  # seconds; nlp.pipe(n_process=2) once hung for good
 TORCH = "torch==2.13.0"
 
 
-def predict(nlp_path: Path, text: str) -> List[Tuple[str, str, int, int]]:
+def predict(nlp_path: Path, text: str) -> List[Entity]:
+    """The entities of a pipeline directory on TEXT, loaded with this Python."""
     import spacy
 
     doc = spacy.load(nlp_path)(text)
     return [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
 
 
-def load(python: str, name: str, text: str, where: str, site: Optional[Path] = None) -> dict:
-    """Run LOAD with `python`, offline, outside this checkout (`site` alone on PYTHONPATH)."""
+def load_package(python: str, name: str, text: str, where: str, site: Optional[Path] = None) -> Dict[str, Any]:
+    """Run LOAD with `python`, offline, outside this checkout (`site` alone on
+    PYTHONPATH), and check its downstream uses and entity scores.
+
+    RETURNS (Dict[str, Any]): LOAD's result: ``ents`` (as tuples), ``nerkit``,
+        ``factory_module``, ``scored``, ``scores``.
+    RAISES PackagingError: The load failed, hung, or its checks failed (WHERE says in which environment).
+    """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("PYTHONPATH", None)
     if site is not None:
@@ -74,9 +83,9 @@ def load(python: str, name: str, text: str, where: str, site: Optional[Path] = N
             run = subprocess.run([python, "-c", LOAD, name, text], cwd=outside, env=env,
                                  capture_output=True, text=True, timeout=LOAD_TIMEOUT)
         except subprocess.TimeoutExpired:
-            msg.fail(f"spacy.load('{name}') and its checks did not finish in {LOAD_TIMEOUT} s {where}", exits=1)
+            raise PackagingError(f"spacy.load('{name}') and its checks did not finish in {LOAD_TIMEOUT} s {where}") from None
     if run.returncode != 0:
-        msg.fail(f"spacy.load('{name}') failed {where}", run.stderr[-3000:], exits=1)
+        raise PackagingError(f"spacy.load('{name}') failed {where}", run.stderr[-3000:])
     result = json.loads(run.stdout.strip().splitlines()[-1])
     result["ents"] = [tuple(e) for e in result["ents"]]
     check_downstream(result["ents"], result.pop("downstream"), where)
@@ -85,73 +94,85 @@ def load(python: str, name: str, text: str, where: str, site: Optional[Path] = N
 
 
 def check_scores(scored: bool, scores: List[Optional[float]], where: str) -> None:
-    """With a scoring token head, every entity has a score in [0, 1]."""
+    """With a scoring token head, every entity has a score in [0, 1].
+
+    RAISES PackagingError: An entity without one.
+    """
     if scored and not all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores):
-        msg.fail(f"Entities without a score in [0, 1] {where}", f"ent._.score: {scores}", exits=1)
+        raise PackagingError(f"Entities without a score in [0, 1] {where}", f"ent._.score: {scores}")
 
 
-def check_downstream(ents: List[Tuple[str, str, int, int]], downstream: dict, where: str) -> None:
+def check_downstream(ents: List[Entity], downstream: Dict[str, Any], where: str) -> None:
     """The entities of LOAD's batch (the text, blank texts, the text again) are
     the text's, none on a blank text, and the same from forked workers and a
-    pickled copy."""
+    pickled copy.
+
+    RAISES PackagingError: Other entities in any of them.
+    """
     expected = [list(map(list, ents))] + [[]] * 5 + [list(map(list, ents))]
     wrong = {how: found for how, found in downstream.items() if found != expected}
     if wrong:
-        msg.fail(f"Other entities {where} in a batch with blank texts, with n_process=2 or after pickling",
-                 f"expected: {expected}\n" + "\n".join(f"{how}: {found}" for how, found in wrong.items()), exits=1)
+        raise PackagingError(
+            f"Other entities {where} in a batch with blank texts, with n_process=2 or after pickling",
+            f"expected: {expected}\n" + "\n".join(f"{how}: {found}" for how, found in wrong.items()))
 
 
-# fmt: off
-def main(
-    dist: Path = typer.Argument(..., help="The package's dist/ folder", exists=True, file_okay=False),
-    name: str = typer.Argument(..., help="Package name to spacy.load, e.g. en_ner_minilm"),
-    venv_dir: Path = typer.Argument(..., help="Where to create the fresh virtual environment (replaced)"),
-    text: str = typer.Option("Peter Blackburn works for the European Commission in Brussels .", "--text", help="Sentence to run"),
-    reference: Optional[Path] = typer.Option(None, "--reference", help="The trained pipeline; its entities on --text must match", exists=True, file_okay=False),
-):
-    # fmt: on
-    """Install DIST's wheel into a fresh venv, spacy.load(NAME) offline, print doc.ents."""
+def find_wheel(dist: Path, name: str) -> Path:
+    """The newest NAME-*.whl in DIST.
+
+    RAISES PackagingError: There is none.
+    """
     wheels = sorted(dist.glob(f"{name}-*.whl"))
     if not wheels:
-        msg.fail(f"No wheel for {name} in {dist}", "Run the package step first.", exits=1)
-    wheel = str(wheels[-1].resolve())
-    msg.info(f"Creating a fresh virtual environment in {venv_dir}")
+        raise PackagingError(f"No wheel for {name} in {dist}", "Run the package step first.")
+    return wheels[-1].resolve()
+
+
+def load_in_fresh_venv(wheel: Path, name: str, text: str, venv_dir: Path) -> Dict[str, Any]:
+    """Create a fresh virtual environment in VENV_DIR (replaced), `pip install
+    torch==2.13.0 WHEEL` there (what a user types: the package brings everything
+    else), and load NAME offline (``load_package``).
+
+    RETURNS (Dict[str, Any]): ``load_package``'s result there.
+    RAISES PackagingError: pip fails, the load fails, or nerkit is importable there.
+    """
     venv.EnvBuilder(clear=True, with_pip=True).create(venv_dir)
     python = str(venv_dir.resolve() / "bin" / "python")
-    # what a user types: the package brings everything else (nerkit is not on PyPI)
-    install = subprocess.run([python, "-m", "pip", "install", "-q", TORCH, wheel], capture_output=True, text=True)
+    install = subprocess.run([python, "-m", "pip", "install", "-q", TORCH, str(wheel)], capture_output=True, text=True)
     if install.returncode != 0:
-        msg.fail(f"pip could not install {wheels[-1].name} into {venv_dir}", install.stderr[-3000:], exits=1)
-    fresh = load(python, name, text, "in the fresh environment")
+        raise PackagingError(f"pip could not install {wheel.name} into {venv_dir}", install.stderr[-3000:])
+    fresh = load_package(python, name, text, "in the fresh environment")
     if fresh["nerkit"]:
-        msg.fail(f"nerkit is importable in {venv_dir}: the package must not need it", exits=1)
-    ents = fresh["ents"]
-    msg.good("Loaded in a fresh environment, offline, without nerkit",
-             f"nerkit_token_ner from: {fresh['factory_module']}")
-    msg.good("Same entities beside blank texts, in 2 processes, unpickled")
-    if fresh["scored"] and fresh["scores"]:
-        msg.good("Every entity has its probability (ent._.score)", ", ".join(f"{s:.3f}" for s in fresh["scores"]))
-    print(text)
-    msg.table([(e[0], e[1]) for e in ents] or [("(none)", "")], header=("entity", "label"))
-    if reference is not None:
-        expected = predict(reference, text)
-        if ents != expected:
-            msg.fail("The installed package predicts other entities than the trained pipeline",
-                     f"installed: {ents}\ntrained:   {expected}", exits=1)
-        msg.good("Same entities as the trained pipeline", str(reference))
+        raise PackagingError(f"nerkit is importable in {venv_dir}: the package must not need it")
+    return fresh
+
+
+def check_reference(ents: List[Entity], reference: Path, text: str) -> None:
+    """The installed package's entities on TEXT are the trained pipeline's.
+
+    RAISES PackagingError: They differ.
+    """
+    expected = predict(reference, text)
+    if ents != expected:
+        raise PackagingError("The installed package predicts other entities than the trained pipeline",
+                             f"installed: {ents}\ntrained:   {expected}")
+
+
+def load_beside_nerkit(wheel: Path, name: str, text: str, ents: List[Entity]) -> Optional[Dict[str, Any]]:
+    """Install WHEEL alone (no dependencies) into a temporary folder and load it
+    with this Python, where nerkit is installed and its entry points register
+    the same names as the package's copy.
+
+    RETURNS (Optional[Dict[str, Any]]): ``load_package``'s result, or None where nerkit is not installed here.
+    RAISES PackagingError: The load fails, or its entities are not ENTS (the fresh environment's).
+    """
     if importlib.util.find_spec("nerkit") is None:
-        msg.info("nerkit is not installed here: skipped loading the package beside it")
-        return
+        return None
     with tempfile.TemporaryDirectory() as site:  # the package alone, beside this Python's nerkit
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, wheel],
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)],
                        check=True, capture_output=True)
-        beside = load(sys.executable, name, text, "where nerkit is installed", site=Path(site))
+        beside = load_package(sys.executable, name, text, "where nerkit is installed", site=Path(site))
     if beside["ents"] != ents:
-        msg.fail("Beside nerkit, the package predicts other entities than in the fresh environment",
-                 f"beside nerkit: {beside['ents']}\nfresh:         {ents}", exits=1)
-    msg.good("Loaded beside an installed nerkit too (no duplicate registration)",
-             f"nerkit_token_ner from: {beside['factory_module']}")
-
-
-if __name__ == "__main__":
-    typer.run(main)
+        raise PackagingError("Beside nerkit, the package predicts other entities than in the fresh environment",
+                             f"beside nerkit: {beside['ents']}\nfresh:         {ents}")
+    return beside

@@ -1,4 +1,5 @@
-"""Evaluate an NER pipeline on a test set (.spacy DocBin or CoNLL file).
+"""``nerkit evaluate PIPELINE TEST_DATA OUTPUT_PREFIX``: score an NER pipeline on
+a test set (.spacy DocBin or CoNLL file) with ``nerkit.scoring.evaluate_pipeline``.
 
 Writes OUTPUT_PREFIX.json (the source of truth, layout in
 nerkit/scoring/README.md), OUTPUT_PREFIX.md and OUTPUT_PREFIX.html. Entity
@@ -10,23 +11,12 @@ by score threshold.
 from pathlib import Path
 from typing import Optional
 
-import spacy
 import typer
 from wasabi import msg
 
-from nerkit.scoring import (
-    compare,
-    evaluate,
-    headline_markdown,
-    load_docs,
-    run_conlleval,
-    write_predictions,
-    write_report,
-)
 
-
-# fmt: off
-def main(
+def evaluate_command(
+    # fmt: off
     pipeline: str = typer.Argument(..., help="Pipeline directory or installed package name (spacy.load)"),
     test_data: Path = typer.Argument(..., help="Test set: a .spacy DocBin, or a CoNLL file (any other suffix)", exists=True, dir_okay=False),
     output_prefix: Path = typer.Argument(..., help="Output path prefix: writes PREFIX.json, PREFIX.md and PREFIX.html"),
@@ -39,56 +29,29 @@ def main(
     n_examples: int = typer.Option(10, "--n-examples", help="Number of sentences with the most errors shown in the HTML report"),
     n_bootstrap: int = typer.Option(1000, "--bootstrap", help="Number of bootstrap samples (of documents) for the F1 interval"),
     seed: int = typer.Option(0, "--seed", help="Seed for the bootstrap"),
-):
     # fmt: on
+) -> None:
     """Score PIPELINE on TEST_DATA and write the JSON, Markdown and HTML report."""
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    nlp = spacy.load(pipeline)
-    gold_docs = load_docs(test_data, nlp.vocab)
-    msg.info(f"Evaluating {pipeline} on {len(gold_docs)} docs from {test_data}")
-    report, pred_docs = evaluate(
-        nlp,
-        gold_docs,
-        batch_size=batch_size,
-        sentence_starts=sentence_starts,
-        raw_text=raw_text,
-        pipeline=pipeline,
-        test_data=str(test_data),
-        n_examples=n_examples,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-    )
+    from nerkit.scoring import evaluate_pipeline, headline_markdown
+
     if conlleval and predictions is None:
         msg.fail("--conlleval needs --predictions: conlleval reads the predictions file", exits=1)
-    if predictions is not None:
-        write_predictions(predictions, gold_docs, pred_docs)
-        msg.info(f"Predictions: {predictions}")
-    mismatches = []
-    if conlleval:
-        result = run_conlleval(predictions, conlleval)
-        mismatches = compare(report, result)
-        report["conlleval"] = {"command": result["command"], "agrees": not mismatches, "mismatches": mismatches,
-                               **{k: result[k] for k in ("tokens", "gold", "found", "correct", "per_type")}}
-    paths = write_report(report, output_prefix)
-    sp = report["spacy_scorer"]
-    if not sp["agrees"]:
-        msg.warn(sp["note"])
-    wps = report["speed"]["words_per_second"]
-    msg.good(
-        f"Wrote {', '.join(str(p) for p in paths.values())}"
-        + (f" ({wps:,.0f} words/s)" if wps else "")
+    report, paths = evaluate_pipeline(
+        pipeline, test_data, output_prefix, predictions=predictions, conlleval=conlleval, gpu_id=gpu_id,
+        batch_size=batch_size, raw_text=raw_text, sentence_starts=sentence_starts, n_examples=n_examples,
+        n_bootstrap=n_bootstrap, seed=seed, log=msg.info,
     )
+    if not report["spacy_scorer"]["agrees"]:
+        msg.warn(report["spacy_scorer"]["note"])
+    wps = report["speed"]["words_per_second"]
+    msg.good(f"Wrote {', '.join(str(p) for p in paths.values())}" + (f" ({wps:,.0f} words/s)" if wps else ""))
     print(headline_markdown(report))
     if report["calibration"]:
         cal = report["calibration"]
         msg.info(f"Entity scores: ECE {cal['ece']:.4f} over {cal['n_scored']:,} entities (10 bins); "
                  "precision and recall by threshold in the report")
     if conlleval:
-        if mismatches:
-            msg.fail(f"conlleval disagrees with the report: {'; '.join(mismatches)}", exits=1)
-        msg.good(f"conlleval ({report['conlleval']['command']}) gives the report's numbers")
-
-
-if __name__ == "__main__":
-    typer.run(main)
+        check = report["conlleval"]
+        if check["mismatches"]:
+            msg.fail(f"conlleval disagrees with the report: {'; '.join(check['mismatches'])}", exits=1)
+        msg.good(f"conlleval ({check['command']}) gives the report's numbers")
