@@ -87,8 +87,10 @@ def test_sample_corpus_is_what_the_generator_writes(tmp_path):
 
 @pytest.fixture
 def project_copy(tmp_path) -> Path:
-    """The project's own files in a temp dir, so runs leave the checkout alone."""
-    for name in ("project.yml", "configs", "scripts", "corpus/sample", "nerkit/conll"):
+    """The project's own files in a temp dir, so runs leave the checkout alone. The whole nerkit
+    package comes along: project.yml's deps name files in it, and `python -m nerkit.cli` finds the
+    package in the working directory first (a part of it there would shadow the installed one)."""
+    for name in ("project.yml", "configs", "scripts", "corpus/sample", "nerkit"):
         src, dest = ROOT / name, tmp_path / name
         if src.is_dir():
             shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
