@@ -134,9 +134,10 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
         evaluate(nlp, gold[:warmup_docs], batch_size=v.batch_size, n_bootstrap=0)
         finish = probe(nlp) if probe else None
         report, _ = evaluate(nlp, gold, batch_size=v.batch_size, n_bootstrap=0)
-        runs.append((v, nlp, gold, finish, report, [report["speed"]["seconds"]]))
+        passes = [report["speed"]["seconds"]]
         if not rounds:
-            runs[-1][-1].extend(predict(nlp, gold, batch_size=v.batch_size)[1] for _ in range(repeats - 1))
+            passes += [predict(nlp, gold, batch_size=v.batch_size)[1] for _ in range(repeats - 1)]
+        runs.append((v, nlp, gold, finish, report, passes))
     for _ in range(repeats - 1 if rounds else 0):
         for v, nlp, gold, _, _, passes in runs:
             torch.set_num_threads(v.threads or default_threads)
@@ -146,13 +147,12 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
         seconds = statistics.median(passes)
         micro = report["entity"]["micro"]
         scored = not v.disable
-        torch.set_num_threads(v.threads or default_threads)
         rows.append({
             "variant": v.name,
             "window_stride": list(v.window_stride) if v.window_stride else None,
             "batch_size": v.batch_size,
             "max_batch_items": nlp.get_pipe("transformer").cfg["max_batch_items"],
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": v.threads or default_threads,
             "disabled": list(v.disable),
             "unit": "sentence" if v.per_sentence else "document",
             "sorted_by_length": v.sort_by_length,

@@ -48,7 +48,7 @@ def predict_in_length_groups(predict: Callable[[ArgsKwargs], Any], inputs: ArgsK
     merged: Dict[str, torch.Tensor] = {}
     output_cls = None
     for group in groups:
-        longest = max(1, max(lengths[i] for i in group))  # an all-padding row still gets one position
+        longest = max(1, lengths[group[0]])  # groups are longest first; all padding still gets one position
         rows = torch.tensor(group, dtype=torch.long)
         kwargs = {key: value[rows, :longest] if torch.is_tensor(value) and value.dim() == 2 else value
                   for key, value in inputs.kwargs.items()}
