@@ -11,7 +11,11 @@ the way a user would change them; nothing is retrained.
 Writes OUT.json and OUT.md (machine, versions, command, one row per variant).
 """
 import argparse
+import json
+import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -117,8 +121,6 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
     kernel cache) as one user's would not. `probe(nlp)`, if given,
     is called after the warm-up and returns a function that is called with the
     number of timed passes after them; its dict goes into the row."""
-    import statistics
-
     import torch
 
     from nerkit.conll import read_conll
@@ -174,29 +176,63 @@ def measure(model: str, test_path: str, variants=VARIANTS, warmup_docs: int = 8,
     return rows
 
 
+def measure_in_processes(model: str, test_path: str, set_name: str, indices: Sequence[int], processes: int,
+                         repeats: int) -> List[Dict[str, Any]]:
+    """The variants at `indices` of SETS[set_name], each in `processes` fresh processes of its own, as
+    users load one pipeline (no kernel cache shared with another variant): one process a variant a round,
+    the order reversed every other round, so that a slow spell of the machine falls on all alike. Each
+    process runs `measure` on its variant alone; words/s from the median of all its processes' passes."""
+    runs: Dict[int, List[Dict[str, Any]]] = {i: [] for i in indices}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(processes):
+            for i in indices if round_ % 2 == 0 else indices[::-1]:
+                out = Path(tmp) / f"{i}-{round_}"
+                subprocess.run([sys.executable, __file__, model, test_path, "--set", set_name, "--only", str(i),
+                                "--repeats", str(repeats), "--out", str(out), "--note", "a child"], check=True)
+                runs[i].append(json.loads(out.with_suffix(".json").read_text())["variants"][0])
+    rows = []
+    for i in indices:
+        passes = [s for run in runs[i] for s in run["pass_seconds"]]
+        row = dict(runs[i][0], pass_seconds=passes, seconds=statistics.median(passes),
+                   process_words_per_second=[run["words_per_second"] for run in runs[i]])
+        row["words_per_second"] = row["n_words"] / row["seconds"]
+        rows.append(row)
+    return rows
+
+
 def to_markdown(result: Dict[str, Any]) -> str:
     rows = result["variants"]
     base = rows[0]
+    processes = result.get("processes")
     lines = [
         "# Inference levers (no retraining)",
         "",
         f"Pipeline `{result['model']}`, scored on `{result['test']}`; every variant runs "
         "`nlp.pipe` on the same gold-tokenized documents after a warm-up, in one run; words/s from the median "
-        f"of {result.get('repeats', 1)} timed pass(es)"
-        + (", the passes after the first in rounds (one of each variant a round)." if result.get("rounds") else "."),
+        f"of {result.get('repeats', 1)} timed pass(es)" + how_timed(result),
         "",
         *run_lines(result),
         "",
-        "| variant | F1 | Δ F1 | words/s | × first row |",
-        "|---|---:|---:|---:|---:|",
+        "| variant | F1 | Δ F1 | words/s | × first row |" + (" words/s per process |" if processes else ""),
+        "|---|---:|---:|---:|---:|" + ("---|" if processes else ""),
     ]
     for r in rows:
         f1 = ("–", "–") if r["f1"] is None else (f"{100 * r['f1']:.2f}", f"{100 * (r['f1'] - base['f1']):+.2f}")
         lines.append(
             f"| {r['variant']} | {f1[0]} | {f1[1]} | "
             f"{r['words_per_second']:,.0f} | {r['words_per_second'] / base['words_per_second']:.2f} |"
+            + (" " + ", ".join(f"{w:,.0f}" for w in r["process_words_per_second"]) + " |" if processes else "")
         )
     return "\n".join(lines) + "\n"
+
+
+def how_timed(result: Dict[str, Any]) -> str:
+    if result.get("processes"):
+        return (f" per process, each variant in {result['processes']} fresh processes of its own (one a variant a "
+                "round, the order reversed every other round), from the median of all their passes.")
+    if result.get("rounds"):
+        return ", the passes after the first in rounds (one of each variant a round)."
+    return "."
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -210,13 +246,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="the variants: all levers, or the transformer windows of the default (to choose on dev)")
     p.add_argument("--rounds", action="store_true",
                    help="time the passes after the first in rounds, one of each variant a round")
+    p.add_argument("--processes", type=int, default=0,
+                   help="run each variant in this many fresh processes of its own, alternated (0: all in this one)")
+    p.add_argument("--only", help="run only the variants at these indices of --set, e.g. 0,2 (default: all)")
     args = p.parse_args(argv)
+    variants = SETS[args.set]
+    try:
+        indices = list(range(len(variants))) if args.only is None else [int(i) for i in args.only.split(",")]
+    except ValueError:
+        p.error(f"--only takes indices separated by commas, not {args.only!r}")
+    if not all(0 <= i < len(variants) for i in indices) or len(set(indices)) != len(indices):
+        p.error(f"--only: each index once, from 0 to {len(variants) - 1} (--set {args.set})")
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
+    if args.processes < 0 or (args.processes and args.rounds):
+        p.error("--processes must be 0 or more, and goes without --rounds")
     started = now()
-    rows = measure(args.model, args.test, SETS[args.set], repeats=args.repeats, rounds=args.rounds)
+    if args.processes:
+        rows = measure_in_processes(args.model, args.test, args.set, indices, args.processes, args.repeats)
+    else:
+        rows = measure(args.model, args.test, [variants[i] for i in indices], repeats=args.repeats,
+                       rounds=args.rounds)
     result = {"model": args.model, "test": args.test, "repeats": args.repeats, "rounds": args.rounds,
-              "set": args.set, "variants": rows,
+              "processes": args.processes, "set": args.set, "variants": rows,
               **run_record("inference_levers.py", argv, args.note, started)}
     write_results(args.out, result, to_markdown, "levers")
     return 0

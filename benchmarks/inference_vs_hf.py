@@ -33,7 +33,9 @@ variant), "–" where no such HF row ran; the headline: our first --model as
 packaged against the fastest HF row of any precision, both named. GFLOP/s:
 benchmarks/flops.py (word pieces counted from the transformer's forward calls,
 padding included and excluded; matmul FLOPs from the model config; peak from
-lscpu and the CPU flags). Latency: p50/p95 over --calls single calls on a
+lscpu and the CPU flags). With --fresh, each HF precision, the HF pipeline and each of our
+(model, variant) rows run in a fresh process of their own (nothing loaded or cached by another row,
+as a user's process has); without it, all in this one. Latency: p50/p95 over --calls single calls on a
 30-word and a 500-word text. RSS: the peak of a fresh process that loads the
 pipeline and annotates 64 documents. The machine's load average is recorded
 before and after.
@@ -48,9 +50,12 @@ Writes OUT.json and OUT.md (machine, CPU flags, versions, command).
 """
 import argparse
 import copy
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -68,6 +73,7 @@ DEFAULT_WINDOWS = (256, 192)  # the default config's strided spans, where no --m
 LATENCY_WORDS = (30, 500)
 PIPELINE_SLICE = 256  # sentences the pipeline's batch sizes are tried on
 SENTENCES = "sentences"
+PRECISIONS = ("float32", "bfloat16", "int8")
 VARIANTS = {
     "packaged": Variant("as packaged"),
     "batch-items-1024": Variant("transformer max_batch_items 1024", max_batch_items=1024),
@@ -196,13 +202,15 @@ def load_hf(backbone: str, trained: Optional[str]) -> Tuple[Any, Any, str]:
     return model.float().eval(), AutoTokenizer.from_pretrained(path), "untrained head"
 
 
-def precision_copies(model: Any) -> Dict[str, Any]:
-    """The model in float32, a bfloat16 copy and an int8 copy (nerkit's quantize_linear)."""
+def precision_copies(model: Any, precisions: Sequence[str] = PRECISIONS) -> Dict[str, Any]:
+    """The model in float32, a bfloat16 copy and an int8 copy (nerkit's quantize_linear), those in `precisions`."""
     import torch
 
     from nerkit.components.quantized import quantize_linear
 
-    return {"float32": model, "bfloat16": copy.deepcopy(model).to(torch.bfloat16), "int8": quantize_linear(model)}
+    make = {"float32": lambda: model, "bfloat16": lambda: copy.deepcopy(model).to(torch.bfloat16),
+            "int8": lambda: quantize_linear(model)}
+    return {precision: make[precision]() for precision in precisions}
 
 
 def read_words(test_path: str) -> Tuple[List[List[str]], List[List[str]]]:
@@ -237,8 +245,8 @@ def hf_row(system: str, runner: str, model: Any, context: str, n_words: int, sec
 
 
 def measure_hf_loops(model: Any, tokenizer: Any, test_path: str, windows: Tuple[int, int],
-                     repeats: int, batch_size: int = 64) -> List[Row]:
-    """The HF forward loop on sentences and on document windows, in each precision."""
+                     repeats: int, batch_size: int = 64, precisions: Sequence[str] = PRECISIONS) -> List[Row]:
+    """The HF forward loop on sentences and on document windows, in each of `precisions`."""
     from benchmarks.hf_seed import predict_doc_tags, predict_tags
 
     sents, docs = read_words(test_path)
@@ -248,7 +256,7 @@ def measure_hf_loops(model: Any, tokenizer: Any, test_path: str, windows: Tuple[
     coverage = window_coverage(tokenizer, docs, window, stride, max_length)
     n_words = sum(map(len, sents))
     rows = []
-    for precision, m in precision_copies(model).items():
+    for precision, m in precision_copies(model, precisions).items():
         runs = {SENTENCES: lambda: predict_tags(m, tokenizer, sents, id2label, batch_size),
                 windows_context(window, stride): lambda: predict_doc_tags(m, tokenizer, docs, id2label, batch_size,
                                                                           window, stride, max_length)}
@@ -303,7 +311,8 @@ def probe(nlp: Any) -> Callable[[int], Dict[str, Any]]:
 
 
 def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test_path: str, variants: Sequence[str],
-                 repeats: int, calls: int) -> List[Row]:
+                 repeats: int, calls: int, figures: bool = True) -> List[Row]:
+    """Our rows; each model's latency, sizes and RSS go on its first row (with `figures`)."""
     import spacy
 
     texts = document_texts(test_path)
@@ -316,9 +325,10 @@ def measure_ours(models: Sequence[Tuple[str, str]], wheels: Dict[str, str], test
                        "n_words": r["n_words"], "words_per_second": r["words_per_second"],
                        "pass_seconds": r["pass_seconds"], "f1": r["f1"], "pieces": r["pieces"], "settings": r}
                       for r in measure(path, test_path, [VARIANTS[v] for v in variants], repeats=repeats, probe=probe)]
-        model_rows[0].update(  # the model's own figures go on its first row
-            latency=latency(spacy.load(path), latency_texts(test_path), calls), model_dir_mb=dir_size_mb(path),
-            wheel_mb=dir_size_mb(wheels[label]) if label in wheels else None, rss_mb=model_rss_mb(path, texts))
+        if figures:
+            model_rows[0].update(
+                latency=latency(spacy.load(path), latency_texts(test_path), calls), model_dir_mb=dir_size_mb(path),
+                wheel_mb=dir_size_mb(wheels[label]) if label in wheels else None, rss_mb=model_rss_mb(path, texts))
         rows += model_rows
     return rows
 
@@ -422,7 +432,9 @@ def to_markdown(result: Dict[str, Any]) -> str:
         "",
         f"- Test file `{result['test']}` ({result['rows'][0]['n_words']:,} words). Words/s: median of "
         f"{result['repeats']} passes after a warm-up, every row at {result['torch_threads']} torch threads "
-        f"(except a variant that sets its own); latency over {result['calls']} single calls.",
+        f"(except a variant that sets its own); latency over {result['calls']} single calls. "
+        + ("Each HF precision, the HF pipeline and each of our rows ran in a fresh process of its own."
+           if result.get("fresh_processes") else "All rows ran in this one process, one after another."),
         f"- HF model: `{result['hf_model']}` ({pipe['head']}). HF document windows: {result['windows'][0]} words, "
         f"stride {result['windows'][1]}, from {result['windows_source']}; at most {result['hf_max_pieces']} pieces "
         "a window (hf_seed shrinks a longer one, spaCy truncates it). HF sentences: at most 128 pieces.",
@@ -482,6 +494,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--calls", type=int, default=30, help="single calls per latency text")
     p.add_argument("--out", default="benchmarks/results/inference_vs_hf", help="OUT.json and OUT.md")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
+    p.add_argument("--fresh", action="store_true", help="run each row group in a fresh process of its own")
+    p.add_argument("--part", help=argparse.SUPPRESS)  # a --fresh child: the one row group it measures
+    p.add_argument("--rows-out", help=argparse.SUPPRESS)  # ... and where it writes the rows
     args = p.parse_args(argv)
     args.variants = args.variants.split(",")
     unknown = sorted(set(args.variants) - set(VARIANTS))
@@ -491,26 +506,63 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return args
 
 
+def row_groups(n_models: int, variants: Sequence[str]) -> List[str]:
+    """The --part names in row order: each HF precision (both contexts), the HF pipeline, each of ours."""
+    return ([f"hf-{p}" for p in PRECISIONS] + ["hf-pipeline"]
+            + [f"ours-{i}-{v}" for i in range(n_models) for v in variants])
+
+
+def measure_group(part: str, args: argparse.Namespace, models: Sequence[Tuple[str, str]], wheels: Dict[str, str],
+                  windows: Tuple[int, int]) -> List[Row]:
+    """The rows of one --part of `row_groups`."""
+    if part.startswith("hf-"):
+        model, tokenizer, head = load_hf(args.hf_model, args.hf_trained)
+        if part == "hf-pipeline":
+            return [measure_hf_pipeline(model, tokenizer, head, args.test, args.repeats, args.calls,
+                                        args.pipeline_batch_sizes)]
+        return measure_hf_loops(model, tokenizer, args.test, windows, args.repeats, precisions=(part[3:],))
+    _, index, variant = part.split("-", 2)
+    return measure_ours([models[int(index)]], wheels, args.test, [variant], args.repeats, args.calls,
+                        figures=variant == args.variants[0])
+
+
+def rows_in_fresh_processes(argv: Sequence[str], parts: Sequence[str]) -> List[Row]:
+    """Each part's rows from a child process of its own (this script with --part)."""
+    argv = [a for a in argv if a != "--fresh"]
+    rows: List[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in parts:
+            out = Path(tmp) / f"{part}.json"
+            subprocess.run([sys.executable, __file__, *argv, "--part", part, "--rows-out", str(out)], check=True)
+            rows += json.loads(out.read_text())
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import torch
 
+    argv = list(argv) if argv is not None else sys.argv[1:]
     args = parse_args(argv)
     models = _pairs(args.model, "--model")
     wheels = dict(_pairs(args.wheel, "--wheel"))
     started, load_before = now(), os.getloadavg()
     torch.set_num_threads(args.threads)
     windows, windows_source = config_windows(models[0][1])
-    model, tokenizer, head = load_hf(args.hf_model, args.hf_trained)
-    rows = measure_hf_loops(model, tokenizer, args.test, windows, args.repeats)
-    rows.append(measure_hf_pipeline(model, tokenizer, head, args.test, args.repeats, args.calls,
-                                    args.pipeline_batch_sizes))
-    rows += measure_ours(models, wheels, args.test, args.variants, args.repeats, args.calls)
+    if args.part:
+        Path(args.rows_out).write_text(json.dumps(measure_group(args.part, args, models, wheels, windows)))
+        return 0
+    parts = row_groups(len(models), args.variants)
+    if args.fresh:
+        rows = rows_in_fresh_processes(argv, parts)
+    else:
+        rows = [row for part in parts for row in measure_group(part, args, models, wheels, windows)]
     mhz = flops.cpu_mhz()
     cpu = {"threads": torch.get_num_threads(), "mhz": mhz["mhz"], "mhz_source": mhz["source"], "flags": cpu_flags(),
            "fma_units_per_core_assumed": flops.FMA_UNITS}
     cpu["peak_gflops"] = flops.peak_gflops(cpu["threads"], cpu["mhz"], cpu["flags"])
     add_compute(rows, cpu["mhz"], cpu["flags"])
     result = {"test": args.test, "repeats": args.repeats, "calls": args.calls, "torch_threads": torch.get_num_threads(),
+              "fresh_processes": args.fresh,
               "hf_model": args.hf_trained or args.hf_model, "windows": list(windows), "windows_source": windows_source,
               "hf_max_pieces": next(r["max_pieces"] for r in rows if r["context"] != SENTENCES),
               "cpu": cpu, "load_average": {"before": list(load_before), "after": list(os.getloadavg())},

@@ -42,11 +42,11 @@ def vs_hf(models, tiny_bert, tmp_path_factory):
     """One run on the tiny BERT (labels that are no precision names), with the HF models it made kept."""
     float_model, int8_model = models
     out = tmp_path_factory.mktemp("vs_hf") / "vs_hf"
-    made = []
+    made = {}
 
-    def spy(model):
-        made.append(copies(model))
-        return made[-1]
+    def spy(model, precisions):
+        made.update(copies(model, precisions))  # one precision a row group
+        return {precision: made[precision] for precision in precisions}
 
     copies = inference_vs_hf.precision_copies
     with pytest.MonkeyPatch.context() as patch:
@@ -55,7 +55,7 @@ def vs_hf(models, tiny_bert, tmp_path_factory):
                                      "--hf-model", str(tiny_bert), "--repeats", "1", "--calls", "2",
                                      "--pipeline-batch-sizes", "1,8", "--variants", "packaged,no-overlap",
                                      "--out", str(out)]) == 0
-    return json.loads(out.with_suffix(".json").read_text()), out.with_suffix(".md").read_text(), made[0]
+    return json.loads(out.with_suffix(".json").read_text()), out.with_suffix(".md").read_text(), made
 
 
 def test_inference_vs_hf_rows(vs_hf):
@@ -75,6 +75,21 @@ def test_inference_vs_hf_rows(vs_hf):
     assert "avx2" in md or "flags not recorded" in md or "flags none" in md
     assert "(assumed)" in md and "| system | runtime | precision | context |" in md
     assert {r["runtime"] for r in result["rows"]} == {"PyTorch"}
+
+
+def test_inference_vs_hf_in_fresh_processes(vs_hf, models, tiny_bert, tmp_path):
+    """--fresh: the same rows in the same order, each row group from a child process of its own."""
+    out = tmp_path / "fresh"
+    assert inference_vs_hf.main([TEST_FILE, "--model", f"a={models[0]}", "--hf-model", str(tiny_bert),
+                                 "--repeats", "1", "--calls", "2", "--pipeline-batch-sizes", "1",
+                                 "--variants", "packaged", "--fresh", "--out", str(out)]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    in_one = [r["system"] for r in vs_hf[0]["rows"] if not r["system"].startswith(("a: window", "b: "))]
+    assert result["fresh_processes"] and [r["system"] for r in result["rows"]] == in_one
+    assert result["rows"][-1]["latency"] and result["rows"][-1]["rss_mb"] > 0  # our model's own figures
+    assert result["headline"]["ours"] == "a: as packaged"
+    assert "ran in a fresh process of its own" in out.with_suffix(".md").read_text()
+    assert "All rows ran in this one process" in vs_hf[1]
 
 
 def test_inference_vs_hf_precision_is_what_ran(vs_hf, models):

@@ -238,6 +238,41 @@ def test_inference_levers(bench):
     assert "| variant | F1 |" in md and "Concurrent load: tiny" in md and "median of 2 timed pass(es)" in md
 
 
+def test_inference_levers_rounds_and_fresh_processes(bench):
+    """--only picks variants in its order; --rounds times them in one process, a pass of each a round;
+    --processes runs each in fresh processes of its own and pools their passes into its row."""
+    import statistics
+
+    from benchmarks import inference_levers
+
+    model = str(bench["tmp"] / "work" / "default" / "output" / "model-best")
+    dev, out = str(SAMPLE / "dev.conll"), bench["tmp"] / "results" / "levers_groups"
+    common = ["--set", "groups", "--only", "2,0", "--repeats", "2", "--out", str(out), "--note", "tiny"]
+    names = [inference_levers.GROUPS[2].name, inference_levers.GROUPS[0].name]
+    assert inference_levers.main([model, dev, *common, "--rounds"]) == 0
+    in_rounds = json.loads(out.with_suffix(".json").read_text())
+    assert in_rounds["rounds"] and [r["variant"] for r in in_rounds["variants"]] == names
+    assert all(len(r["pass_seconds"]) == 2 for r in in_rounds["variants"])
+    assert "in rounds (one of each variant a round)" in out.with_suffix(".md").read_text()
+
+    assert inference_levers.main([model, dev, *common, "--processes", "2"]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    rows = result["variants"]
+    assert result["processes"] == 2 and [r["variant"] for r in rows] == names
+    assert [r["length_group_pieces"] for r in rows] == [1024, None]
+    for row in rows:
+        assert len(row["pass_seconds"]) == 4 and len(row["process_words_per_second"]) == 2
+        assert row["words_per_second"] == pytest.approx(row["n_words"] / statistics.median(row["pass_seconds"]))
+    # the grouped forward changes the padding, not the entities
+    assert rows[0]["f1"] == rows[1]["f1"] == in_rounds["variants"][0]["f1"]
+    md = out.with_suffix(".md").read_text()
+    assert "each variant in 2 fresh processes of its own" in md and "words/s per process |" in md
+
+    for bad in (["--only", "0,0"], ["--only", "9"], ["--only", "x"], ["--processes", "2", "--rounds"]):
+        with pytest.raises(SystemExit):
+            inference_levers.main([model, dev, "--set", "groups", "--out", str(out), *bad])
+
+
 def _part(system, dev, test, **extra):
     part = {"system": system, "status": "complete", "dev": {"f1": dev}, "test": {"f1": test}}
     for key, value in extra.items():
@@ -400,3 +435,19 @@ def test_seed_groups():
     md = merge.render_markdown({"generated": "now", "systems": parts, "best_ours": None, "targets": [],
                                 "seeds": list(groups.values()), "machines": [], "versions": []})
     assert "| `spacy_ner_w256` | train + dev | 0, 2 | 86.00, 85.00 | 85.50 | 1.00 | 0.71 | 84.50 |" in md
+
+
+def test_doc_consistency_lever(bench):
+    """Every variant scored on dev and test from one prediction pass each; the table names the dev winner."""
+    from benchmarks import doc_consistency
+
+    model = str(bench["tmp"] / "work" / "default" / "output" / "model-best")
+    out = bench["tmp"] / "results" / "doc_consistency"
+    result = doc_consistency.main([model, "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"),
+                                   "--out", str(out), "--note", "tiny"])
+    for split in ("dev", "test"):
+        assert [row["variant"] for row in result[split]] == list(doc_consistency.VARIANTS)
+        assert all(0 <= row["f1"] <= 1 for row in result[split])
+    md = out.with_suffix(".md").read_text()
+    best = max(result["dev"], key=lambda row: row["f1"])["variant"]
+    assert f"Best on dev: **{best}**" in md and md.count("\n| ") == 1 + len(doc_consistency.VARIANTS)
