@@ -69,7 +69,15 @@ GROUPS = (
     Variant("window 256, stride 256 (no overlap)", (256, 256)),
     Variant("window 256, stride 256, length groups of 1024 pieces", (256, 256), length_group_pieces=1024),
 )
-SETS = {"all": VARIANTS, "windows": WINDOWS, "groups": GROUPS}
+# The transformer's max_batch_items (padded pieces a forward) at inference, to choose on dev (--set batch)
+BATCH_ITEMS = (
+    Variant("as trained (max_batch_items as saved)"),
+    Variant("transformer max_batch_items 2048", max_batch_items=2048),
+    Variant("transformer max_batch_items 4096", max_batch_items=4096),
+    Variant("transformer max_batch_items 8192", max_batch_items=8192),
+    Variant("transformer max_batch_items 16384", max_batch_items=16384),
+)
+SETS = {"all": VARIANTS, "windows": WINDOWS, "groups": GROUPS, "batch": BATCH_ITEMS}
 
 
 def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> list:
