@@ -27,15 +27,20 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.measure import now, run_lines, run_record, write_results  # noqa: E402
+from nerkit.ents import ent_score  # noqa: E402
 
 Key = Tuple[str, ...]
+
+
+def _key(span: Span) -> Key:
+    return tuple(token.text for token in span)
 
 
 def _votes(ents: Sequence[Span]) -> Dict[Key, Counter]:
     votes: Dict[Key, Counter] = defaultdict(Counter)
     for ent in ents:
-        score = ent._.score if Span.has_extension("score") else None
-        votes[tuple(t.text for t in ent)][ent.label_] += 1.0 if score is None else score
+        score = ent_score(ent)
+        votes[_key(ent)][ent.label_] += 1.0 if score is None else score
     return votes
 
 
@@ -63,14 +68,13 @@ def consistent_ents(doc: Doc, relabel: bool = True, propagate: bool = True, min_
     (`propagate`). The doc is not changed; RETURNS the new entities."""
     ents = list(doc.ents)
     votes = _votes(ents)
-    out = [Span(doc, e.start, e.end, label=_majority(votes[tuple(t.text for t in e)], e.label_)) if relabel else e
-           for e in ents]
+    out = [Span(doc, e.start, e.end, label=_majority(votes[_key(e)], e.label_)) if relabel else e for e in ents]
     if propagate:
         covered = [False] * len(doc)
         for ent in ents:
             covered[ent.start:ent.end] = [True] * len(ent)
         for key in sorted(votes, key=len, reverse=True):  # longest first: "New York Times" before "New York"
-            if sum(map(len, key)) + len(key) - 1 < min_chars:
+            if len(" ".join(key)) < min_chars:
                 continue
             label = _majority(votes[key])
             for start in _occurrences(doc, key):

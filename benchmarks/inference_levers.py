@@ -251,7 +251,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed passes per variant (words/s from the median)")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
     p.add_argument("--set", default="all", choices=sorted(SETS),
-                   help="the variants: all levers, or the transformer windows of the default (to choose on dev)")
+                   help="the variants: all levers, or the default's transformer windows, length groups or "
+                        "max_batch_items (to choose on dev)")
     p.add_argument("--rounds", action="store_true",
                    help="time the passes after the first in rounds, one of each variant a round")
     p.add_argument("--processes", type=int, default=0,

@@ -50,6 +50,7 @@ Writes OUT.json and OUT.md (machine, CPU flags, versions, command).
 """
 import argparse
 import copy
+import functools
 import json
 import os
 import statistics
@@ -182,9 +183,11 @@ def latency_texts(test_path: str) -> Dict[int, str]:
 
 # --- HF rows ---------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
 def load_hf(backbone: str, trained: Optional[str]) -> Tuple[Any, Any, str]:
     """(float32 token-classification model, tokenizer, head): the --hf-trained model, else the backbone
-    with a freshly initialised (seed 0) head of the CoNLL tags."""
+    with a freshly initialised (seed 0) head of the CoNLL tags. Loaded once a process: every HF row
+    group of a run without --fresh uses the same model (its precision copies are made from it)."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
