@@ -60,6 +60,16 @@ WINDOWS = (
     Variant("window 384, stride 320", (384, 320)),
     Variant("window 384, stride 384 (no overlap)", (384, 384)),
 )
+# Shorter windows at inference than the default's 256/192, to choose on dev (--set short)
+SHORT_WINDOWS = (
+    Variant("as trained (window 256, stride 192)"),
+    Variant("window 128, stride 96", (128, 96)),
+    Variant("window 128, stride 128 (no overlap)", (128, 128)),
+    Variant("window 96, stride 96 (no overlap)", (96, 96)),
+    Variant("window 64, stride 64 (no overlap)", (64, 64)),
+    Variant("window 48, stride 48 (no overlap)", (48, 48)),
+    Variant("window 32, stride 32 (no overlap)", (32, 32)),
+)
 # The transformer's forward in length groups (nerkit.components.length_groups), to choose on dev (--set groups)
 GROUPS = (
     Variant("as trained (one forward a batch)"),
@@ -77,7 +87,7 @@ BATCH_ITEMS = (
     Variant("transformer max_batch_items 8192", max_batch_items=8192),
     Variant("transformer max_batch_items 16384", max_batch_items=16384),
 )
-SETS = {"all": VARIANTS, "windows": WINDOWS, "groups": GROUPS, "batch": BATCH_ITEMS}
+SETS = {"all": VARIANTS, "windows": WINDOWS, "short": SHORT_WINDOWS, "groups": GROUPS, "batch": BATCH_ITEMS}
 
 
 def prediction_units(conll, vocab, per_sentence: bool, sort_by_length: bool) -> list:
@@ -251,8 +261,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed passes per variant (words/s from the median)")
     p.add_argument("--note", default="not stated", help="what else ran on the machine")
     p.add_argument("--set", default="all", choices=sorted(SETS),
-                   help="the variants: all levers, or the default's transformer windows, length groups or "
-                        "max_batch_items (to choose on dev)")
+                   help="the variants: all levers, or the default's transformer windows, shorter windows, length "
+                        "groups or max_batch_items (to choose on dev)")
     p.add_argument("--rounds", action="store_true",
                    help="time the passes after the first in rounds, one of each variant a round")
     p.add_argument("--processes", type=int, default=0,

@@ -12,14 +12,21 @@ Without native bfloat16, torch emulates it slowly, so "auto" keeps float32 there
 To fine-tune a loaded pipeline, or re-save it without rounding its weights to
 bfloat16, load it in float32 (`FLOAT32`):
 `spacy.load(name, config={"nlp": {"after_pipeline_creation": {"dtype": "float32"}}})`.
+
+The same shim carries two training settings: CPU bfloat16 autocast of the
+forward pass (`nerkit.training_memory.v1`'s `bfloat16`) and the optimizer's
+weight averages (`[training.optimizer] use_averages`), which thinc's own
+PyTorchShim does not swap in.
 """
-from typing import Any, Callable, Optional
+import contextlib
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import torch
 from spacy.language import Language
 from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
+from thinc.api import xp2torch
 
 from .length_groups import predict_in_length_groups
 from .onnx_runtime import OnnxHFShim
@@ -49,13 +56,28 @@ def model_dtype(model: Optional[torch.nn.Module]) -> Optional[torch.dtype]:
     return None if param is None else param.dtype
 
 
+def as_float32(outputs: Any) -> Any:
+    """A transformers ModelOutput with its floating-point tensors cast to
+    float32, in place and inside the autograd graph (the backward pass gets
+    float32 gradients and casts them back)."""
+    for key, value in outputs.items():
+        if torch.is_tensor(value) and value.is_floating_point() and value.dtype != torch.float32:
+            outputs[key] = value.float()
+    return outputs
+
+
 class PrecisionHFShim(HFShim):
     """HFShim that casts its loaded model to `inference_dtype` on CPU and
     returns float32 outputs (thinc converts torch outputs through numpy, which
-    has no bfloat16)."""
+    has no bfloat16). In training it can run its forward under CPU autocast
+    (`train_autocast`), and it swaps in the optimizer's weight averages
+    (`use_params`)."""
 
     inference_dtype: torch.dtype = torch.float32
     length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
+    # training: the HF model's forward (and so its backward) under CPU autocast
+    # to this dtype, the weights and optimizer staying float32 (nerkit.training_memory.v1)
+    train_autocast: Optional[torch.dtype] = None
 
     def from_bytes(self, bytes_data: bytes) -> "PrecisionHFShim":
         super().from_bytes(bytes_data)
@@ -77,12 +99,28 @@ class PrecisionHFShim(HFShim):
 
     def predict(self, inputs: Any) -> Any:
         outputs = predict_in_length_groups(super().predict, inputs, self.length_group_pieces)
-        if model_dtype(self._model) == torch.float32:
-            return outputs
-        for key, value in outputs.items():  # a transformers ModelOutput
-            if torch.is_tensor(value) and value.is_floating_point():
-                outputs[key] = value.float()
-        return outputs
+        return outputs if model_dtype(self._model) == torch.float32 else as_float32(outputs)
+
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Any, Any]) -> Iterator[None]:
+        """Use the weights in `params` meanwhile (e.g. the optimizer's
+        averages, which spaCy's training evaluates and saves). thinc's optimizer
+        keys a torch weight by (shim id, name), where thinc's PyTorchShim looks
+        for "pytorch_{id}_{name}" and so never finds them."""
+        named = [(name, param) for name, param in self._model.named_parameters() if (self.id, name) in params]
+        if not named:
+            yield
+            return
+        backup = [param.detach().clone() for _, param in named]
+        with torch.no_grad():
+            for name, param in named:
+                param.copy_(xp2torch(params[(self.id, name)]).to(param.dtype))
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for (_, param), saved in zip(named, backup):
+                    param.copy_(saved)
 
     def begin_update(self, inputs: Any) -> Any:
         dtype = model_dtype(self._model)
@@ -91,7 +129,11 @@ class PrecisionHFShim(HFShim):
                 f"The transformer was loaded in {dtype} for inference ({CALLBACK}); to train or fine-tune it, "
                 f"load the pipeline in float32: spacy.load(..., config={FLOAT32})"
             )
-        return super().begin_update(inputs)
+        if self.train_autocast is None or self.device.type != "cpu":
+            return super().begin_update(inputs)
+        with torch.autocast("cpu", dtype=self.train_autocast):
+            outputs, backprop = super().begin_update(inputs)
+        return as_float32(outputs), backprop
 
 
 def use_precision_shim(model: TransformerModel, dtype: torch.dtype) -> TransformerModel:

@@ -35,6 +35,7 @@ def swap_shim(model: TransformerModel, shim_cls: Type[HFShim]) -> HFShim:
         shim = shim_cls(
             shim._hfmodel, config=shim.cfg, optimizer=shim._optimizer, mixed_precision=shim._mixed_precision,
             config_cls=shim.config_cls, model_cls=shim.model_cls, tokenizer_cls=shim.tokenizer_cls,
+            grad_scaler_config={"enabled": shim._grad_scaler._enabled},
         )
         wrapper.shims[0] = shim
     return shim

@@ -80,50 +80,39 @@ def docs_to_conll(docs: Iterable[Doc], *, scheme: str = "iob2", pos: Optional[bo
     """
     scheme = normalize_scheme(scheme)
     for i, doc in enumerate(docs):
+        for ent in doc.ents:
+            _check(ent.label_, i, ent.start, "label")
+        for token in doc:
+            _check(token.text, i, token.i, "token")
         with_pos = pos if pos is not None else doc.has_annotation("TAG")
-        yield DOCSTART_LINE
-        yield ""
-        sents: Sequence = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+        starts = [sent.start for sent in doc.sents] if doc.has_annotation("SENT_START") else [0]
         ents = [(ent.start, ent.end, ent.label_) for ent in doc.ents]
-        for ent_start, _, label in ents:
-            _check(label, i, ent_start, "label")
-        first = 0  # first entity that may overlap the current sentence
-        for sent in sents:
-            while first < len(ents) and ents[first][1] <= sent.start:
-                first += 1
-            spans = []
-            for ent_start, ent_end, label in ents[first:]:
-                if ent_start >= sent.end:
-                    break
-                start, end = max(ent_start, sent.start), min(ent_end, sent.end)
-                spans.append((start - sent.start, end - sent.start, label))
-            tags = spans_to_tags(spans, len(sent), scheme)
-            for token, tag in zip(sent, tags):
-                _check(token.text, i, token.i, "token")
-                if with_pos:
-                    yield f"{token.text} {token.tag_ or '_'} {tag}"
-                else:
-                    yield f"{token.text} {tag}"
-            yield ""
+        yield from conll_lines([token.text for token in doc], starts, ents, scheme,
+                               [token.tag_ or "_" for token in doc] if with_pos else None)
 
 
 def conll_lines(
-    words: Sequence[str], starts: Sequence[int], ents: Iterable[Tuple[int, int, str]], scheme: str
+    words: Sequence[str], starts: Sequence[int], ents: Iterable[Tuple[int, int, str]], scheme: str,
+    pos: Optional[Sequence[str]] = None,
 ) -> List[str]:
     """The lines of one document: ``-DOCSTART- -X- -X- O``, a blank line, then
-    per sentence ``token tag`` lines and a blank line. Whitespace tokens are
-    left out (an entity keeps the tokens it has left), whitespace inside a
-    token or label becomes ``_``, and an entity is cut at sentence starts.
+    per sentence ``token [POS] tag`` lines and a blank line. Whitespace tokens
+    are left out (an entity keeps the tokens it has left), whitespace inside a
+    token, POS or label becomes ``_``, and an entity is cut at sentence starts.
 
     words (Sequence[str]): The tokens.
     starts (Sequence[int]): Sentence start offsets (0 first).
     ents (Iterable[Tuple[int, int, str]]): Sorted, non-overlapping (start, end, label).
     scheme (str): "iob1", "iob2", "bioes" or "bilou".
+    pos (Optional[Sequence[str]]): A POS column, one per token (None: none).
     """
     rank = [0]  # rank[i]: how many kept tokens come before token i
     for word in words:
         rank.append(rank[-1] + (not word.isspace()))
     kept = ["_".join(word.split()) for word in words if not word.isspace()]
+    if pos is not None:
+        kept = [f"{word} {'_'.join(tag.split()) or '_'}" for word, tag in
+                zip(kept, (tag for word, tag in zip(words, pos) if not word.isspace()))]
     n = len(kept)
     bounds = sorted({rank[s] for s in starts if rank[s] < n} | ({0} if n else set()))
     spans = []

@@ -90,7 +90,7 @@ def _column(text: str) -> str:
     return "_".join(text.split()) or "_"
 
 
-def conll_lines(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Iterable[str]:
+def prediction_lines(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Iterable[str]:
     """Lines `token gold predicted` (IOB2), a blank line after each sentence."""
     for i, (gold, pred) in enumerate(zip(gold_docs, pred_docs)):
         g_tags = spans_to_tags(
@@ -117,6 +117,6 @@ def write_predictions(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf8") as f:
-        for line in conll_lines(gold_docs, pred_docs):
+        for line in prediction_lines(gold_docs, pred_docs):
             f.write(line + "\n")
     return path

@@ -23,16 +23,26 @@ Two causes of training memory, measured in benchmarks/results/train_memory.md:
 "auto" checkpoints only where the memory available when training starts is
 below ``checkpointing_below_gb``: a machine with the memory pays no recompute.
 
-Both change training only (``after_init`` runs when training initializes the
+``bfloat16`` (true, false, or "auto": where the CPU computes bfloat16 natively,
+AVX512-BF16 or AMX) runs the transformer's forward and backward passes on CPU
+under torch's bfloat16 autocast: matrix products in bfloat16, weights,
+gradients and the optimizer in float32 (no loss scaling is needed). Elsewhere
+torch emulates bfloat16 slowly, so "auto" trains in float32 there.
+
+All three change training only (``after_init`` runs when training initializes the
 pipeline): a saved or packaged pipeline loads and predicts as without them.
 """
 import ctypes
 import ctypes.util
 from typing import Callable, List, Optional, Union
 
+import torch
 from spacy.language import Language
 from spacy.util import registry
 from wasabi import msg
+
+from ..components.precision import PrecisionHFShim, native_bfloat16
+from ..components.transformer_copies import swap_shim, transformer_pipes
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
@@ -75,6 +85,25 @@ def available_gb() -> Optional[float]:
     return None
 
 
+def autocast_transformers(nlp: Language) -> int:
+    """Train every transformer of the pipeline under CPU bfloat16 autocast
+    (nerkit.components.precision.PrecisionHFShim); RETURNS how many."""
+    names = transformer_pipes(nlp)
+    for name in names:
+        swap_shim(nlp.get_pipe(name).model, PrecisionHFShim).train_autocast = torch.bfloat16
+    return len(names)
+
+
+def wants_bfloat16(setting: Union[bool, str], native: bool) -> bool:
+    """Whether to train under bfloat16 autocast: true/false as given; "auto":
+    where the CPU computes bfloat16 natively."""
+    if setting == "auto":
+        return native
+    if isinstance(setting, bool):
+        return setting
+    raise ValueError(f"nerkit.training_memory.v1: bfloat16 must be true, false or \"auto\", not {setting!r}")
+
+
 def wants_checkpointing(setting: Union[bool, str], below_gb: float, available: Optional[float]) -> bool:
     """Whether to checkpoint: true/false as given; "auto": with less than
     `below_gb` GiB available (or where that is unknown)."""
@@ -88,16 +117,24 @@ def wants_checkpointing(setting: Union[bool, str], below_gb: float, available: O
 @registry.callbacks("nerkit.training_memory.v1")
 def training_memory(
     gradient_checkpointing: Union[bool, str] = "auto", checkpointing_below_gb: float = 8.0, mmap_threshold: int = 131072,
+    bfloat16: Union[bool, str] = False,
 ) -> Callable[[Language], Language]:
     """An ``[initialize.after_init]`` callback: gradient checkpointing of the
     transformers (true, false, or "auto": where less than
-    `checkpointing_below_gb` GiB is available), and glibc's mmap threshold
-    fixed at `mmap_threshold` bytes (0: glibc's default)."""
+    `checkpointing_below_gb` GiB is available), glibc's mmap threshold
+    fixed at `mmap_threshold` bytes (0: glibc's default), and the
+    transformers trained under bfloat16 autocast (true, false, or "auto":
+    where the CPU computes bfloat16 natively)."""
     if mmap_threshold < 0:
         raise ValueError(f"nerkit.training_memory.v1: mmap_threshold must be >= 0 bytes, not {mmap_threshold}")
-    wants_checkpointing(gradient_checkpointing, checkpointing_below_gb, None)  # a bad value fails at once
+    wants_checkpointing(gradient_checkpointing, checkpointing_below_gb, None)  # bad values fail at once
+    wants_bfloat16(bfloat16, False)
 
     def apply(nlp: Language) -> Language:
+        if wants_bfloat16(bfloat16, native_bfloat16()):
+            if not autocast_transformers(nlp):
+                raise ValueError("nerkit.training_memory.v1: bfloat16 needs a transformer component")
+            msg.info("Training the transformer under bfloat16 autocast")
         available = available_gb()
         if wants_checkpointing(gradient_checkpointing, checkpointing_below_gb, available):
             enable_gradient_checkpointing(nlp)

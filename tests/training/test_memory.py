@@ -10,7 +10,9 @@ import pytest
 import spacy
 from spacy.util import load_model_from_config
 
-from nerkit.training.memory import available_gb, training_memory, transformer_modules, wants_checkpointing
+from nerkit.training.memory import (
+    available_gb, training_memory, transformer_modules, wants_bfloat16, wants_checkpointing,
+)
 
 from ..components.test_token_ner import config_with_tiny_bert, sample_examples, train
 
@@ -18,9 +20,10 @@ from ..components.test_token_ner import config_with_tiny_bert, sample_examples, 
 CALLBACK = {"@callbacks": "nerkit.training_memory.v1", "gradient_checkpointing": True, "mmap_threshold": 0}
 
 
-def pipeline(tiny_bert, checkpointing: bool):
+def pipeline(tiny_bert, checkpointing: bool, bfloat16: bool = False):
     config = config_with_tiny_bert("minilm_tokner_case_goldtok.cfg", tiny_bert)
-    config["initialize"]["after_init"] = CALLBACK if checkpointing else None
+    callback = {**CALLBACK, "gradient_checkpointing": checkpointing, "bfloat16": bfloat16}
+    config["initialize"]["after_init"] = callback if checkpointing or bfloat16 else None
     return load_model_from_config(config, auto_fill=True)
 
 
@@ -54,6 +57,43 @@ def test_same_training_steps_with_layers_recomputed(tiny_bert):
     assert losses[-1] < losses[0]
 
 
+def test_training_under_bfloat16_autocast(tiny_bert):
+    """With bfloat16 on, the transformer's layers compute in bfloat16 while it
+    trains, its weights and the outputs the head gets stay float32, its weights
+    move, and the losses follow float32 training's closely; prediction after
+    training is float32 again."""
+    import torch
+
+    plain, autocast = pipeline(tiny_bert, False), pipeline(tiny_bert, False, bfloat16=True)
+    examples = sample_examples(plain, n=3, max_tokens=40)
+    losses, _, _ = layer_calls(plain, examples, steps=4)
+    autocast.initialize(lambda: sample_examples(autocast, n=3, max_tokens=40))
+    (hf,) = transformer_modules(autocast)
+    before = hf.encoder.layer[0].intermediate.dense.weight.detach().clone()
+    dtypes = []
+    handle = hf.encoder.layer[0].intermediate.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
+    try:
+        ac_losses, _, _ = layer_calls(autocast, sample_examples(autocast, n=3, max_tokens=40), steps=4)
+        trained = set(dtypes)
+        dtypes.clear()
+        docs = list(autocast.pipe(["Peter Smith flew to Paris."]))
+    finally:
+        handle.remove()
+    assert trained == {torch.bfloat16}
+    assert set(dtypes) == {torch.float32}  # predict: the float32 model, no autocast
+    assert docs[0].has_annotation("ENT_IOB")
+    weight = hf.encoder.layer[0].intermediate.dense.weight
+    assert weight.dtype == torch.float32 and not torch.equal(weight.detach(), before)
+    assert ac_losses == pytest.approx(losses, rel=0.05) and ac_losses[-1] < ac_losses[0]
+
+
+@pytest.mark.parametrize("setting, native, expected", [
+    ("auto", True, True), ("auto", False, False), (True, False, True), (False, True, False),
+])
+def test_auto_bfloat16_only_where_the_cpu_has_it(setting, native, expected):
+    assert wants_bfloat16(setting, native) is expected
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="needs an initialized transformer"):
         training_memory(gradient_checkpointing=True, mmap_threshold=0)(spacy.blank("en"))
@@ -61,6 +101,10 @@ def test_bad_settings():
         training_memory(mmap_threshold=-1)
     nlp = spacy.blank("en")
     assert training_memory(gradient_checkpointing=False, mmap_threshold=0)(nlp) is nlp
+    with pytest.raises(ValueError, match='bfloat16 must be true, false or "auto"'):
+        training_memory(bfloat16="fast")
+    with pytest.raises(ValueError, match="bfloat16 needs a transformer"):
+        training_memory(gradient_checkpointing=False, mmap_threshold=0, bfloat16=True)(nlp)
 
 
 # A child process frees one 8 MB buffer (glibc then raises its mmap threshold to
