@@ -26,7 +26,7 @@ from spacy.tokens import Doc, Span
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import now, run_lines, run_record, write_results  # noqa: E402
+from benchmarks.measure import add_dev_test_args, run_lines, score_dev_test  # noqa: E402
 from nerkit.ents import ent_score  # noqa: E402
 
 Key = Tuple[str, ...]
@@ -140,16 +140,10 @@ def to_markdown(result: Dict[str, Any]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="trained pipeline (selected on dev)")
-    parser.add_argument("--dev", required=True, help="dev file (CoNLL): where a variant is chosen")
-    parser.add_argument("--test", required=True, help="test file (CoNLL): reported only")
-    parser.add_argument("--out", default="benchmarks/results/doc_consistency")
-    parser.add_argument("--note", default="not stated", help="what else ran on the machine")
+    add_dev_test_args(parser, "benchmarks/results/doc_consistency")
     args = parser.parse_args(argv)
-    started = now()
-    result = {"model": args.model, "dev_file": args.dev, "test_file": args.test,
-              "dev": score_variants(args.model, args.dev), "test": score_variants(args.model, args.test)}
-    result.update(run_record("doc_consistency.py", argv, args.note, started))
-    return write_results(args.out, result, to_markdown, "doc_consistency")
+    return score_dev_test("doc_consistency.py", argv, args, {"model": args.model},
+                          lambda path: score_variants(args.model, path), to_markdown)
 
 
 if __name__ == "__main__":

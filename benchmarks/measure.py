@@ -1,5 +1,6 @@
 """Machine description, library versions, peak memory, sizes on disk, timers,
 and a child-process runner that reports the child's own peak RSS."""
+import argparse
 import datetime
 import os
 import platform
@@ -228,6 +229,24 @@ def write_results(out: Union[str, Path], result: Dict[str, Any], to_markdown: Ca
     out.with_suffix(".md").write_text(to_markdown(result), encoding="utf8")
     print(f"[{tag}] wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
     return result
+
+
+def add_dev_test_args(parser: "argparse.ArgumentParser", out: str) -> None:
+    """--dev, --test, --out and --note of a lever chosen on dev and reported on test."""
+    parser.add_argument("--dev", required=True, help="dev file (CoNLL): where a variant is chosen")
+    parser.add_argument("--test", required=True, help="test file (CoNLL): reported only")
+    parser.add_argument("--out", default=out)
+    parser.add_argument("--note", default="not stated", help="what else ran on the machine")
+
+
+def score_dev_test(script: str, argv: Optional[Sequence[str]], args: "argparse.Namespace", inputs: Dict[str, Any],
+                   score: Callable[[str], Any], to_markdown: Callable[[Dict[str, Any]], str]) -> Dict[str, Any]:
+    """`score` on args.dev then args.test, with `inputs` and the run record, written
+    to args.out (.json, .md). RETURNS the repo-relative result."""
+    started = now()
+    result = {**inputs, "dev_file": args.dev, "test_file": args.test, "dev": score(args.dev), "test": score(args.test)}
+    result.update(run_record(script, argv, args.note, started))
+    return write_results(args.out, result, to_markdown, Path(script).stem)
 
 
 def run_lines(result: Dict[str, Any]) -> List[str]:

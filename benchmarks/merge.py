@@ -100,6 +100,30 @@ def seed_groups(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
     return out
 
 
+def levers(parts: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each one-change run of today's default (a tagged `default_<tag>` part,
+    trained on train, seed 0) beside `default`: what it changed, its dev and test
+    F1 and the differences. Chosen on dev: a lever wins only by a higher dev F1."""
+    base = parts.get(DEFAULT)
+    if not _measured(base):
+        return []
+    out = []
+    for system, part in parts.items():
+        tag = _get(part, "run_settings", "tag")
+        overrides = dict(_get(part, "settings", "overrides") or {})
+        if (not system.startswith(DEFAULT + "_") or not tag or not _measured(part)
+                or _get(part, "settings", "train_data") != "train" or overrides.get("system.seed", "0") != "0"):
+            continue
+        change = [f"{k} = {v}" for k, v in overrides.items()]
+        if _get(part, "settings", "max_steps") != _get(base, "settings", "max_steps"):
+            change.append(f"{_get(part, 'settings', 'max_steps')} steps")
+        dev, test = part["dev"]["f1"], part["test"]["f1"]
+        out.append({"system": system, "change": "; ".join(change) or part.get("description", "–"),
+                    "dev_f1": dev, "test_f1": test, "dev_delta": dev - base["dev"]["f1"],
+                    "test_delta": test - base["test"]["f1"], "wins_on_dev": dev > base["dev"]["f1"]})
+    return out
+
+
 def strongest_hf(parts: Dict[str, Dict[str, Any]]) -> Optional[str]:
     """The HF system with the best dev F1 (selected on dev, as ours): the one
     our F1 target is measured against."""
@@ -233,6 +257,15 @@ def render_markdown(merged: Dict[str, Any]) -> str:
                   + f" | {g['mean'] * 100:.2f} | {(g['max'] - g['min']) * 100:.2f} | {g['stdev'] * 100:.2f} | "
                   + f"{_fmt(g['raw_text_mean'], '.2f', 100)} |" for g in seeds]
         lines.append("")
+    if merged.get("levers"):
+        lines += ["## Levers on today's default", "",
+                  "One change each to `default` (trained on train, seed 0, selected on dev); Δ against `default`. "
+                  "A lever is adopted only if it wins on dev; test is reported, never used to choose.", "",
+                  "| run | change | dev F1 | Δ dev | test F1 | Δ test | on dev |", "|---|---|---:|---:|---:|---:|---|"]
+        lines += [f"| `{r['system']}` | {r['change']} | {r['dev_f1'] * 100:.2f} | {r['dev_delta'] * 100:+.2f} | "
+                  f"{r['test_f1'] * 100:.2f} | {r['test_delta'] * 100:+.2f} | {'wins' if r['wins_on_dev'] else 'loses'} |"
+                  for r in merged["levers"]]
+        lines.append("")
     lines += ["## Systems", ""] + [f"- `{s}`: {p.get('description', '–')}" for s, p in parts.items()] + [""]
     if merged.get("inference_levers"):
         lines += ["Inference settings (window/stride, batch size, threads, document context), each file on one "
@@ -303,6 +336,7 @@ def merge(parts_dir: Path, results: Path) -> Dict[str, Any]:
         "inference_levers": sorted(path.name for path in Path(results).glob("inference_levers*.md")),
         "targets": targets(parts),
         "seeds": seed_groups(parts),
+        "levers": levers(parts),
         "systems": parts,
     }
     results = Path(results)

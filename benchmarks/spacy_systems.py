@@ -268,6 +268,7 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
         "description": DESCRIPTIONS[system] + (
             "; trained and selected on the gold tokens, whole documents (nerkit.ConllCorpus.v1)" if gold_tokens else "") + (
             "; with " + ", ".join(f"{k} = {v}" for k, v in overrides.items()) if overrides else "") + (
+            f"; {max_steps} steps (the config's: {facts['max_steps']})" if max_steps != facts["max_steps"] else "") + (
             f"; final model: trained on train + dev for {max_steps} steps, the last step kept "
             "(its dev scores are on its own training data)" if train_plus_dev else ""),
         "config": CONFIGS[system],

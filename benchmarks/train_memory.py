@@ -45,8 +45,8 @@ def rss_mb() -> float:
 @registry.callbacks("nerkit_bench.rss_probe.v1")
 def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
     """before_update callback: RSS samples (time, step, phase, MB) to output_file,
-    as JSON lines: every SAMPLE_SECONDS from a thread, and at the start and end of
-    each evaluation (so that even a short one has its samples)."""
+    as JSON lines: every SAMPLE_SECONDS from a thread, at every step, and at the
+    start and end of each evaluation (so that even a short run has its samples)."""
     state: Dict[str, Any] = {"step": 0, "phase": "init"}
     lock = threading.Lock()
 
@@ -62,6 +62,7 @@ def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
             time.sleep(SAMPLE_SECONDS)
 
     def before_update(nlp, info: Dict[str, Any]) -> None:
+        state.update(step=info["step"], phase="train")
         if "thread" not in state:
             evaluate = nlp.evaluate
 
@@ -78,7 +79,7 @@ def rss_probe(output_file: str) -> Callable[[Any, Dict[str, Any]], None]:
             state["stream"] = open(output_file, "w", encoding="utf8")
             state["thread"] = threading.Thread(target=sample, daemon=True)
             state["thread"].start()
-        state.update(step=info["step"], phase="train")
+        record()
 
     return before_update
 

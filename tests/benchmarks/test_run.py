@@ -437,6 +437,32 @@ def test_seed_groups():
     assert "| `spacy_ner_w256` | train + dev | 0, 2 | 86.00, 85.00 | 85.50 | 1.00 | 0.71 | 84.50 |" in md
 
 
+def test_levers_table():
+    def run(system, tag, dev, test, data="train", steps=1500, **overrides):
+        part = _part(system, dev, test)
+        part["run_settings"] = {"tag": tag}
+        part["settings"] = {"train_data": data, "max_steps": steps, "overrides": overrides}
+        return part
+
+    parts = {p["system"]: p for p in (
+        run("default", "", 0.93, 0.90),
+        run("default_longer", "longer", 0.925, 0.91, steps=2400),  # better on test, worse on dev: loses
+        run("default_avg", "avg", 0.935, 0.89, **{"training.optimizer.use_averages": "true"}),
+        run("default_seed1", "seed1", 0.94, 0.90, **{"system.seed": "1"}),  # a seed, not a lever
+        run("default_traindev", "", 0.99, 0.91, data="train + dev"),
+        run("default_attention_dropout", "", 0.92, 0.89),  # an older config, no tag
+    )}
+    rows = {r["system"]: r for r in merge.levers(parts)}
+    assert sorted(rows) == ["default_avg", "default_longer"]
+    assert rows["default_longer"]["change"] == "2400 steps" and not rows["default_longer"]["wins_on_dev"]
+    assert rows["default_longer"]["test_delta"] == pytest.approx(0.01)
+    assert rows["default_avg"]["change"] == "training.optimizer.use_averages = true" and rows["default_avg"]["wins_on_dev"]
+    md = merge.render_markdown({"generated": "now", "systems": parts, "best_ours": None, "targets": [], "seeds": [],
+                                "levers": list(rows.values()), "machines": [], "versions": []})
+    assert "| `default_longer` | 2400 steps | 92.50 | -0.50 | 91.00 | +1.00 | loses |" in md
+    assert merge.levers({"default_avg": parts["default_avg"]}) == []  # nothing to compare with
+
+
 def test_doc_consistency_lever(bench):
     """Every variant scored on dev and test from one prediction pass each; the table names the dev winner."""
     from benchmarks import doc_consistency
@@ -451,3 +477,20 @@ def test_doc_consistency_lever(bench):
     md = out.with_suffix(".md").read_text()
     best = max(result["dev"], key=lambda row: row["f1"])["variant"]
     assert f"Best on dev: **{best}**" in md and md.count("\n| ") == 1 + len(doc_consistency.VARIANTS)
+
+
+def test_ensemble_lever(bench):
+    """A pipeline ensembled with itself decodes exactly what the pipeline predicts; two pipelines get a row each."""
+    from benchmarks import ensemble
+
+    output = bench["tmp"] / "work" / "default" / "output"
+    best, last = str(output / "model-best"), str(output / "model-last")
+    files = ["--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll"), "--note", "tiny"]
+    itself = ensemble.main([best, best, *files, "--out", str(bench["tmp"] / "results" / "ensemble_self")])
+    for split in ("dev", "test"):
+        single, _, mean = itself[split]
+        assert single["f1"] > 0 and mean["f1"] == single["f1"] and mean["precision"] == single["precision"]
+    pair = ensemble.main([best, last, *files, "--out", str(bench["tmp"] / "results" / "ensemble_pair")])
+    assert [row["system"] for row in pair["dev"]][:2] == [best, last] and len(pair["test"]) == 3
+    md = (bench["tmp"] / "results" / "ensemble_pair.md").read_text()
+    assert md.count("\n| ") == 1 + 3 and "mean of the 2 tag distributions" in md and "Training seeds: 0, 0." in md
