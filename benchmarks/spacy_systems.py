@@ -54,10 +54,20 @@ RESERVED_OVERRIDES = ("paths.train", "paths.dev", "training.max_steps", "trainin
                       "components.transformer.model.name")
 
 
+def _is_function(value: str) -> bool:
+    """Whether `value` is a JSON object naming a registered function ({"@layers": ...})."""
+    try:
+        obj = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and any(k.startswith("@") for k in obj)
+
+
 def parse_overrides(items: List[str], systems: List[str]) -> Dict[str, str]:
     """`["training.batcher.size=2000", ...]` as {dotted key: value}, each key
     checked against the config of every system (it must exist there, as a
-    value, not a section); RAISES ValueError naming the item and the problem."""
+    value, or as a section replaced by a registered function given as JSON);
+    RAISES ValueError naming the item and the problem."""
     from thinc.api import Config
 
     configs = {system: Config().from_disk(ROOT / CONFIGS[system], interpolate=False) for system in systems} if items else {}
@@ -74,8 +84,9 @@ def parse_overrides(items: List[str], systems: List[str]) -> Dict[str, str]:
                 if not isinstance(node, dict) or part not in node:
                     raise ValueError(f"--set {item!r}: {CONFIGS[system]} has no setting {key}")
                 node = node[part]
-            if isinstance(node, dict):
-                raise ValueError(f"--set {item!r}: {key} is a section in {CONFIGS[system]}, not a setting")
+            if isinstance(node, dict) and not _is_function(value):
+                raise ValueError(f"--set {item!r}: {key} is a section in {CONFIGS[system]}: replace it by a "
+                                 'registered function as JSON, e.g. {"@layers":"reduce_first.v1"}')
         overrides[key] = value.strip()
     return overrides
 

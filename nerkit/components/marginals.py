@@ -40,9 +40,13 @@ def _shifted(x: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
     return numpy.exp(x - top), top
 
 
-def _forward_backward(scores: numpy.ndarray, mask: Mask) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+def _forward_backward(
+    scores: numpy.ndarray, mask: Mask, check: bool = True
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """`forward_backward` over a batch of sequences of one length: scores
-    (n_seqs, n_tokens, n_tags) -> alpha, beta (same shape), log Z (n_seqs,).
+    (n_seqs, n_tokens, n_tags) -> alpha, beta (same shape), log Z (n_seqs,);
+    `check`: RAISES ValueError where a sequence has no valid path (else its
+    log Z is -inf).
 
     Each step sums over the allowed predecessors as exp(alpha - max) times the
     0/1 transition matrix, then back to logs: log-sum-exp with one shift per
@@ -66,7 +70,7 @@ def _forward_backward(scores: numpy.ndarray, mask: Mask) -> Tuple[numpy.ndarray,
             weights, top = _shifted(scores[:, t + 1] + beta[:, t + 1])
             beta[:, t] = numpy.log(weights @ allowed.T) + top
     log_z = _logsumexp(alpha[:, -1] + beta[:, -1], axis=1)
-    if not numpy.isfinite(log_z).all():
+    if check and not numpy.isfinite(log_z).all():
         raise ValueError("No valid tag sequence: the tag set needs an 'O' tag")
     return alpha, beta, log_z
 
@@ -91,7 +95,7 @@ def forward_backward(scores: numpy.ndarray, mask: Mask) -> Tuple[numpy.ndarray, 
 
 
 def _segment_lattices(
-    scores: numpy.ndarray, mask: Mask, starts: Sequence[int]
+    scores: numpy.ndarray, mask: Mask, starts: Sequence[int], check: bool = True
 ) -> Tuple[List[Tuple[int, int]], numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """Forward-backward over all segments at once (vectorised over segments
     and tags, a loop over the positions of the longest). A shorter segment is
@@ -108,7 +112,7 @@ def _segment_lattices(
     padded[:, :, 0] = 0.0  # column 0 is "O" (see make_tags)
     for k, (a, b) in enumerate(segments):
         padded[k, : b - a] = scores[a:b]
-    return (segments, *_forward_backward(padded, mask))  # type: ignore[return-value]
+    return (segments, *_forward_backward(padded, mask, check))  # type: ignore[return-value]
 
 
 def label_columns(tags: Sequence[str]) -> Columns:
@@ -184,6 +188,53 @@ def tag_marginals(scores: numpy.ndarray, mask: Mask, starts: Sequence[int] = ())
     for s, (a, b) in enumerate(segments):
         out[a:b] = numpy.exp(alpha[s, : b - a] + beta[s, : b - a] - log_z[s])
     return out
+
+
+def lattice_loss(
+    log_probs: numpy.ndarray, mask: Mask, gold: numpy.ndarray, starts: Sequence[int] = ()
+) -> Tuple[float, numpy.ndarray]:
+    """The negative log-likelihood of the gold tags among the valid tag
+    sequences (a CRF whose only transitions are the scheme's constraints,
+    over the per-token log-probabilities), summed over the segments.
+
+    Tokens without a gold tag (-1) are marginalised: the loss is
+    log Z - log Z(gold), Z(gold) summing the valid sequences that agree with
+    every known tag. Its gradient with respect to the log-probabilities, and so
+    to the logits under them (each row sums to 0), is the tag marginals minus
+    the marginals given the gold tags (the one-hot gold where all are known).
+    A segment whose gold tags form no valid sequence (e.g. an entity cut by a
+    sentence start) gets the per-token cross-entropy instead.
+
+    log_probs (ndarray): (n_tokens, n_tags) log-probabilities, "O" first.
+    mask (Tuple[ndarray, ndarray, ndarray]): `transition_mask(tags)`.
+    gold (ndarray): (n_tokens,) gold tag indices, -1 where unknown.
+    starts (Sequence[int]): Segment starts, as in `viterbi_segments`.
+    RETURNS (Tuple[float, ndarray]): The loss and its (n_tokens, n_tags) gradient.
+    """
+    scores = _clean(log_probs)
+    gold = numpy.asarray(gold, dtype="int64")
+    if not len(scores):
+        return 0.0, numpy.zeros(scores.shape)
+    known = numpy.flatnonzero(gold >= 0)
+    clamped = scores.copy()
+    clamped[known] = _SCORE_FLOOR
+    clamped[known, gold[known]] = scores[known, gold[known]]
+    segments, alpha, beta, log_z = _segment_lattices(scores, mask, starts)
+    with numpy.errstate(invalid="ignore"):
+        _, alpha_g, beta_g, log_z_g = _segment_lattices(clamped, mask, starts, check=False)
+    loss, grad = 0.0, numpy.zeros(scores.shape)
+    for s, (a, b) in enumerate(segments):
+        n = b - a
+        if numpy.isfinite(log_z_g[s]) and log_z_g[s] > _SCORE_FLOOR / 2:
+            loss += float(log_z[s] - log_z_g[s])
+            grad[a:b] = numpy.exp(alpha[s, :n] + beta[s, :n] - log_z[s]) - numpy.exp(
+                alpha_g[s, :n] + beta_g[s, :n] - log_z_g[s])
+        else:  # no valid sequence agrees with the gold tags: per-token cross-entropy
+            rows = known[(known >= a) & (known < b)]
+            grad[rows] = numpy.exp(scores[rows])
+            grad[rows, gold[rows]] -= 1.0
+            loss -= float(scores[rows, gold[rows]].sum())
+    return loss, grad
 
 
 def _check_o_first(tags: Sequence[str]) -> None:

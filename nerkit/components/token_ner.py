@@ -29,10 +29,11 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from . import models  # noqa: F401  (registers nerkit.TokenTagger.v1)
-from .marginals import span_probs
+from .marginals import lattice_loss, span_probs
 from .viterbi import log_softmax, make_tags, tags_to_spans, transition_mask, viterbi_segments
 
 SCHEME = "bilou"
+LOSSES = ("softmax", "lattice")
 MISSING_TAGS = (None, "", "-")
 SCORES_KEY = "nerkit.ent_scores"  # doc.user_data: {"start", "end", "label", "score", "alternatives"} lists
 
@@ -58,11 +59,13 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_TOKEN_NER_MODEL)["model"]
 @Language.factory(
     "nerkit_token_ner",
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
-    default_config={"model": DEFAULT_MODEL, "scorer": {"@scorers": "spacy.ner_scorer.v1"}, "scores": True},
+    default_config={"model": DEFAULT_MODEL, "scorer": {"@scorers": "spacy.ner_scorer.v1"}, "scores": True,
+                    "loss": "softmax"},
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_token_ner(
-    nlp: Language, name: str, model: Model[List[Doc], List[Floats2d]], scorer: Optional[Callable], scores: bool
+    nlp: Language, name: str, model: Model[List[Doc], List[Floats2d]], scorer: Optional[Callable], scores: bool,
+    loss: str,
 ) -> "TokenNER":
     """Create a token-classification NER component.
 
@@ -70,8 +73,11 @@ def make_token_ner(
         e.g. `nerkit.TokenTagger.v1`.
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
     scores (bool): Give each entity its probability (`ent._.score`).
+    loss (str): "softmax": each token's cross-entropy; "lattice": the gold
+        sequence's negative log-likelihood among the valid tag sequences (see
+        `marginals.lattice_loss`).
     """
-    return TokenNER(nlp.vocab, model, name, scorer=scorer, scores=scores)
+    return TokenNER(nlp.vocab, model, name, scorer=scorer, scores=scores, loss=loss)
 
 
 def _ent_index(span: Span) -> Tuple[Optional[Dict[str, Any]], int]:
@@ -147,7 +153,7 @@ class TokenNER(TrainablePipe):
 
     def __init__(
         self, vocab: Vocab, model: Model, name: str = "token_ner", *, scorer: Optional[Callable] = None,
-        scores: bool = True,
+        scores: bool = True, loss: str = "softmax",
     ) -> None:
         """Initialize the pipe.
 
@@ -157,7 +163,10 @@ class TokenNER(TrainablePipe):
         name (str): The component instance name.
         scorer (Optional[Callable]): Scoring method.
         scores (bool): Give each entity its probability (`ent._.score`).
+        loss (str): One of LOSSES: "softmax" (per token) or "lattice" (per sequence).
         """
+        if loss not in LOSSES:
+            raise ValueError(f"{name}: unknown loss {loss!r}: expected one of {', '.join(LOSSES)}")
         if not model.has_ref("output_layer"):
             raise ValueError(f"{name}: the model needs an 'output_layer' ref (use nerkit.TokenTagger.v1)")
         self.vocab = vocab
@@ -168,6 +177,7 @@ class TokenNER(TrainablePipe):
         self.cfg: Dict[str, object] = {"labels": [], "scheme": SCHEME, "temperature": 1.0}
         self.scorer = scorer
         self.scores = scores
+        self.loss = loss
         self._mask_cache: Optional[Tuple[Tuple[str, ...], tuple]] = None
 
     @property
@@ -361,14 +371,17 @@ class TokenNER(TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
-        """Cross-entropy of the softmax probabilities against the aligned gold
-        BILUO tags. Tokens whose gold tag is missing (None, "-") or names a
-        label the pipe does not know get zero gradient.
+        """The loss against the aligned gold BILUO tags: with loss "softmax",
+        the cross-entropy of each token's probabilities; with "lattice", each
+        sentence's gold sequence against all valid ones (`lattice_loss`).
+        Tokens whose gold tag is missing (None, "-") or names a label the pipe
+        does not know get zero gradient ("softmax") or are marginalised ("lattice").
 
         examples (Iterable[Example]): The examples.
         scores (List[Floats2d]): Softmax probabilities, one array per example.
-        RETURNS (Tuple[float, List[Floats2d]]): The summed loss and the
-            gradient (probabilities - one-hot gold) per example.
+        RETURNS (Tuple[float, List[Floats2d]]): The summed loss and its
+            gradient with respect to the logits, per example ("softmax":
+            probabilities - one-hot gold).
         """
         examples = list(examples)
         validate_examples(examples, "TokenNER.get_loss")
@@ -382,6 +395,8 @@ class TokenNER(TrainablePipe):
             raise ValueError(f"{self.name}: {sum(lengths)} score rows for {len(gold)} tokens")
         probs = ops.xp.concatenate(scores, axis=0) if scores else ops.alloc2f(0, len(index))
         gold_np = numpy.asarray(gold, dtype="int64")
+        if self.loss == "lattice":
+            return self._lattice_loss(examples, scores, gold_np)
         known = gold_np >= 0
         rows = ops.asarray(numpy.flatnonzero(known), dtype="int64")
         cols = ops.asarray(gold_np[known], dtype="int64")
@@ -390,3 +405,17 @@ class TokenNER(TrainablePipe):
         d_probs[rows, cols] -= 1.0
         loss = float(-ops.xp.log(ops.xp.maximum(probs[rows, cols], 1e-12)).sum())
         return loss, list(ops.unflatten(d_probs, numpy.asarray(lengths, dtype="int32")))
+
+    def _lattice_loss(
+        self, examples: List[Example], scores: List[Floats2d], gold: numpy.ndarray
+    ) -> Tuple[float, List[Floats2d]]:
+        ops = self.model.ops
+        total, grads, offset = 0.0, [], 0
+        for eg, probs in zip(examples, scores):
+            n = probs.shape[0]
+            log_probs = numpy.log(numpy.maximum(ops.to_numpy(probs).astype("float64"), 1e-12))
+            loss, grad = lattice_loss(log_probs, self._mask(), gold[offset:offset + n], sentence_starts(eg.predicted))
+            total += loss
+            grads.append(ops.asarray(grad.astype("float32")))
+            offset += n
+        return total, grads

@@ -159,6 +159,14 @@ def test_set_rejected(extra, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_set_replaces_a_section_by_a_function():
+    pooling = "components.ner.model.tok2vec.tok2vec.pooling"
+    files = ["--train", str(SAMPLE / "train.conll"), "--dev", str(SAMPLE / "dev.conll"), "--test", str(SAMPLE / "test.conll")]
+    args = run.parse_args([*files, "--systems", "default", "--set", f'{pooling}={{"@layers":"reduce_first.v1"}}',
+                           "--tag", "firstpiece"])
+    assert args.overrides == {pooling: '{"@layers":"reduce_first.v1"}'}
+
+
 def test_merged_json_and_md(bench):
     results = bench["tmp"] / "results"
     merged = json.loads((results / "conll03.json").read_text())

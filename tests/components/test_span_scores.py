@@ -15,7 +15,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 
-from nerkit.components.marginals import forward_backward, span_probs, tag_marginals
+from nerkit.components.marginals import forward_backward, lattice_loss, span_probs, tag_marginals
 from nerkit.components.token_ner import SCORES_KEY
 from nerkit.components.viterbi import is_valid, log_softmax, make_tags, tags_to_spans, transition_mask, viterbi
 
@@ -50,6 +50,55 @@ def brute_force(scores: numpy.ndarray, starts=()):
         for span in found:
             probs[span] = probs.get(span, 0.0) + weight / total
     return total, probs
+
+
+def gold_log_likelihood(scores: numpy.ndarray, gold, starts=()) -> float:
+    """log of the summed probability of the valid sequences that agree with every known gold tag."""
+    n = len(scores)
+    cuts = [0, *sorted(s for s in starts if 0 < s < n), n]
+    total, agree = 0.0, 0.0
+    for path in itertools.product(range(len(TAGS)), repeat=n):
+        if not all(is_valid([TAGS[k] for k in path[a:b]]) for a, b in zip(cuts, cuts[1:])):
+            continue
+        weight = math.exp(sum(scores[t, k] for t, k in enumerate(path)))
+        total += weight
+        agree += weight if all(g < 0 or g == k for g, k in zip(gold, path)) else 0.0
+    return math.log(agree) - math.log(total)
+
+
+@pytest.mark.parametrize("gold,starts", [
+    (["B-A", "L-A", "O", "U-B"], ()),  # all known
+    (["B-A", None, "O", None], ()),  # unknown tokens marginalised
+    (["U-A", "O", "B-B", "L-B"], (2,)),  # two sentences
+])
+def test_lattice_loss_is_the_gold_sequences_negative_log_likelihood(gold, starts):
+    scores = random_scores(len(gold), seed=7)
+    index = numpy.asarray([-1 if tag is None else TAGS.index(tag) for tag in gold])
+    loss, grad = lattice_loss(scores, MASK, index, starts)
+    assert loss == pytest.approx(-gold_log_likelihood(scores, index, starts), rel=1e-9)
+    numpy.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-12)  # so it is the logits' gradient too
+    eps = 1e-6  # the gradient by central differences, every entry
+    for t, k in itertools.product(range(len(gold)), range(len(TAGS))):
+        up, down = scores.copy(), scores.copy()
+        up[t, k] += eps
+        down[t, k] -= eps
+        numeric = (lattice_loss(up, MASK, index, starts)[0] - lattice_loss(down, MASK, index, starts)[0]) / (2 * eps)
+        assert grad[t, k] == pytest.approx(numeric, abs=1e-6)
+    if None not in gold:  # all known: the tag marginals minus the one-hot gold
+        expected = tag_marginals(scores, MASK, starts)
+        expected[numpy.arange(len(gold)), index] -= 1.0
+        numpy.testing.assert_allclose(grad, expected, atol=1e-12)
+
+
+def test_lattice_loss_falls_back_to_cross_entropy_where_gold_is_invalid():
+    scores = random_scores(4, seed=8)
+    index = numpy.asarray([TAGS.index(tag) for tag in ["B-A", "L-A", "O", "O"]])
+    loss, grad = lattice_loss(scores, MASK, index, starts=(1,))  # the entity is cut by a sentence start
+    assert loss == pytest.approx(-scores[numpy.arange(4), index].sum())
+    expected = numpy.exp(scores)
+    expected[numpy.arange(4), index] -= 1.0
+    numpy.testing.assert_allclose(grad, expected, atol=1e-12)
+    assert lattice_loss(scores[:0], MASK, index[:0])[0] == 0.0
 
 
 def all_spans(n: int):

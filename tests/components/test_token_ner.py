@@ -159,6 +159,27 @@ def test_missing_gold_gets_zero_gradient(cnn_nlp):
     numpy.testing.assert_allclose(d[[0, 1, 4]].sum(axis=1), 0.0, atol=1e-5)
 
 
+def test_lattice_loss_trains_and_marginalises_missing_gold(cnn_nlp):
+    nlp, _, _ = cnn_nlp
+    fix_random_seed(0)
+    lattice = spacy.blank("en")
+    lattice.add_pipe("nerkit_token_ner", name="ner", config={"model": {"tok2vec": CNN_TOK2VEC}, "loss": "lattice"})
+    examples = sample_examples(lattice)
+    losses = train(lattice, examples, steps=40)
+    assert losses[-1] < losses[0] * 0.05 and ents_f(lattice, examples) >= 0.9
+    pipe = lattice.get_pipe("ner")
+    ref = Doc(lattice.vocab, words=["John", "Smith", "went", "home", "."], ents=["B-PER", "I-PER", "", "", "O"])
+    eg = Example(lattice.make_doc(ref.text), ref)
+    scores, _ = pipe.model.begin_update([eg.predicted])
+    loss, (d,) = pipe.get_loss([eg], scores)
+    softmax_loss, (d_softmax,) = nlp.get_pipe("ner").get_loss([eg], scores)
+    assert loss > 0 and numpy.isfinite(loss)
+    assert d[2:4].any() and not d_softmax[2:4].any()  # the unknown tokens are marginalised, not skipped
+    numpy.testing.assert_allclose(d.sum(axis=1), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown loss 'crf'"):
+        spacy.blank("en").add_pipe("nerkit_token_ner", config={"model": {"tok2vec": CNN_TOK2VEC}, "loss": "crf"})
+
+
 def test_labels_and_bad_arguments():
     nlp = spacy.blank("en")
     pipe = nlp.add_pipe("nerkit_token_ner", config={"model": {"tok2vec": CNN_TOK2VEC}})
