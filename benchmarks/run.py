@@ -239,6 +239,9 @@ def rescore(systems: Sequence[str], docbins, work: Path, parts_dir: Path, comman
             continue
         part.update(evaluate_model(model, docbins, batch_size))
         part["rescored"] = {"by": command, "finished": now()}
+        if str(part.get("status", "")).startswith("failed at evaluation"):
+            part["status"] = "complete (scored by --rescore)"
+            part.pop("traceback", None)
         write_json(path, part)
         print(f"[benchmark] {system}: test F1 {part['test']['f1']:.4f} (raw text {part['test_raw_text']['f1']:.4f})", flush=True)
     return failed

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -301,7 +302,11 @@ def run_system(system: str, opts: Dict[str, Any], docbins: Dict[str, Dict[str, A
     if not (best / "meta.json").exists():
         result["status"] = f"failed: no {best.name} ({result['status']}; see {out_dir / 'train.log'})"
         return result
-    result.update(evaluate_model(best, docbins, opts["infer_batch_size"]))
+    try:
+        result.update(evaluate_model(best, docbins, opts["infer_batch_size"]))
+    except Exception as e:  # the training's figures stay in the part; `run.py --rescore` can score it again
+        result.update(status=f"failed at evaluation: {e!r}", traceback=traceback.format_exc())
+        return result
     result["size_mb"] = dir_size_mb(best)
     if opts.get("spacy_speed"):
         result["inference"]["spacy_benchmark_speed"] = spacy_speed(best, Path(docbins["test"]["spacy"]), out_dir / "speed.log")

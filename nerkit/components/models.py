@@ -1,5 +1,6 @@
-"""Model architectures: the token-classification head (`nerkit.TokenTagger.v1`)
-and the case-aware embedding (`nerkit.CaseAwareListener.v1`).
+"""Model architectures: the token-classification head (`nerkit.TokenTagger.v1`),
+the case-aware embedding (`nerkit.CaseAwareListener.v1`) and first-piece pooling
+for a transformer listener (`nerkit.reduce_first.v1`).
 
 Both are registered on import and declared as entry points, so a config that
 names them works without importing nerkit first.
@@ -25,7 +26,7 @@ from thinc.api import (
     ragged2list,
     with_array,
 )
-from thinc.types import Floats2d
+from thinc.types import Floats2d, Ragged
 
 CASE_ATTRS = (SHAPE, PREFIX, SUFFIX, IS_TITLE, IS_UPPER)
 CASE_ATTR_NAMES = ("SHAPE", "PREFIX", "SUFFIX", "IS_TITLE", "IS_UPPER")
@@ -190,3 +191,27 @@ def _case_aware_init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> Non
         t2v_width = tok2vec.predict(X[:1])[0].shape[1]
     if t2v_width is not None:
         model.set_dim("nO", t2v_width + model.attrs["case_width"])
+
+
+@registry.layers("nerkit.reduce_first.v1")
+def reduce_first() -> Model[Ragged, Floats2d]:
+    """Pool each token's word pieces to its first piece's vector, as HF token
+    classification does; a token without pieces (whitespace, or cut off by the
+    transformer's length limit) gets zeros, where thinc's reduce_first.v1 raises."""
+    return Model("nerkit.reduce_first", _reduce_first_forward)
+
+
+def _reduce_first_forward(model: Model, X: Ragged, is_train: bool):
+    xp = model.ops.xp
+    lengths = model.ops.asarray(X.lengths, dtype="int64")
+    starts = xp.concatenate([xp.zeros((1,), dtype="int64"), xp.cumsum(lengths)[:-1]]) if len(lengths) else lengths
+    rows = xp.flatnonzero(lengths > 0)
+    Y = model.ops.alloc2f(len(lengths), X.dataXd.shape[1])
+    Y[rows] = X.dataXd[starts[rows]]
+
+    def backprop(dY: Floats2d) -> Ragged:
+        dX = model.ops.alloc2f(*X.dataXd.shape)
+        dX[starts[rows]] = dY[rows]
+        return Ragged(dX, X.lengths)
+
+    return Y, backprop
