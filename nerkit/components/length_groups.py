@@ -9,9 +9,9 @@ shape (zeros past each window's end, where nothing reads them). Real positions
 get what the one padded forward gives them (attention masks out the padding).
 
 The inference shims (bfloat16/float32 `PrecisionHFShim`, int8
-`QuantizedHFShim`, ONNX `OnnxHFShim`) call it from `predict` with their
-`length_group_pieces` (0: one forward, as spacy-transformers does); the
-`nerkit.inference_precision.v1` callback sets it. Training is unchanged.
+`QuantizedHFShim`, ONNX `OnnxHFShim`) get it from the `LengthGroupedPredict`
+mixin, with their `length_group_pieces` (0: one forward, as spacy-transformers
+does); the `nerkit.inference_precision.v1` callback sets it. Training is unchanged.
 """
 from typing import Any, Callable, Dict, List, Sequence
 
@@ -66,3 +66,17 @@ def predict_in_length_groups(predict: Callable[[ArgsKwargs], Any], inputs: ArgsK
             else:
                 merged[key][rows] = value
     return output_cls(**merged)
+
+
+class LengthGroupedPredict:
+    """Mixin for an HFShim subclass: `predict` runs `predict_group` (the shim's
+    own forward, by default the next class's `predict`) in length groups of at
+    most `length_group_pieces` padded pieces (0: one forward a batch)."""
+
+    length_group_pieces: int = 0
+
+    def predict_group(self, inputs: ArgsKwargs) -> Any:
+        return super().predict(inputs)  # type: ignore[misc]
+
+    def predict(self, inputs: ArgsKwargs) -> Any:
+        return predict_in_length_groups(self.predict_group, inputs, self.length_group_pieces)

@@ -33,7 +33,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
-from .length_groups import predict_in_length_groups
+from .length_groups import LengthGroupedPredict
 from .transformer_copies import (
     FLOAT_ARCHITECTURES,
     convertible_pipes,
@@ -134,13 +134,12 @@ class OnnxTransformer(torch.nn.Module):
         return cls(config)
 
 
-class OnnxHFShim(HFShim):
+class OnnxHFShim(LengthGroupedPredict, HFShim):
     """HFShim that predicts with ONNX Runtime. Over a torch model (a float
     pipeline being converted, `onnx_pipeline`) it exports it to ONNX on first
     use or save (int8 when `int8` is set); loaded, it holds the ONNX model only."""
 
     int8: bool = False
-    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
 
     def onnx_model(self) -> OnnxTransformer:
         model = self._model
@@ -159,9 +158,8 @@ class OnnxHFShim(HFShim):
         self._model = model
         self._hfmodel.transformer = model
 
-    def predict(self, inputs: Any) -> Any:
-        model = self.onnx_model()
-        return predict_in_length_groups(lambda x: model(*x.args, **x.kwargs), inputs, self.length_group_pieces)
+    def predict_group(self, inputs: Any) -> Any:
+        return self.onnx_model()(*inputs.args, **inputs.kwargs)
 
     def begin_update(self, inputs: Any) -> Any:
         raise ValueError(

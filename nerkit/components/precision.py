@@ -28,12 +28,11 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 from thinc.api import xp2torch
 
-from .length_groups import predict_in_length_groups
+from .length_groups import LengthGroupedPredict
 from .onnx_runtime import OnnxHFShim
 from .quantized import QuantizedHFShim
 from .transformer_copies import FLOAT32, PRECISION_CALLBACK, swap_shim, transformer_pipes
 
-CALLBACK = PRECISION_CALLBACK
 DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -45,7 +44,7 @@ def native_bfloat16() -> bool:
 def resolve_dtype(dtype: str) -> torch.dtype:
     """The inference dtype that `dtype` ("auto", "float32" or "bfloat16") means on this machine."""
     if dtype not in DTYPES:
-        raise ValueError(f"{CALLBACK}: dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+        raise ValueError(f"{PRECISION_CALLBACK}: dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     if dtype == "auto":
         return torch.bfloat16 if native_bfloat16() else torch.float32
     return DTYPES[dtype]
@@ -66,7 +65,7 @@ def as_float32(outputs: Any) -> Any:
     return outputs
 
 
-class PrecisionHFShim(HFShim):
+class PrecisionHFShim(LengthGroupedPredict, HFShim):
     """HFShim that casts its loaded model to `inference_dtype` on CPU and
     returns float32 outputs (thinc converts torch outputs through numpy, which
     has no bfloat16). In training it can run its forward under CPU autocast
@@ -74,7 +73,6 @@ class PrecisionHFShim(HFShim):
     (`use_params`)."""
 
     inference_dtype: torch.dtype = torch.float32
-    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
     # training: the HF model's forward (and so its backward) under CPU autocast
     # to this dtype, the weights and optimizer staying float32 (nerkit.training_memory.v1)
     train_autocast: Optional[torch.dtype] = None
@@ -98,7 +96,7 @@ class PrecisionHFShim(HFShim):
             self._model.to(dtype)
 
     def predict(self, inputs: Any) -> Any:
-        outputs = predict_in_length_groups(super().predict, inputs, self.length_group_pieces)
+        outputs = super().predict(inputs)
         return outputs if model_dtype(self._model) == torch.float32 else as_float32(outputs)
 
     @contextlib.contextmanager
@@ -126,8 +124,8 @@ class PrecisionHFShim(HFShim):
         dtype = model_dtype(self._model)
         if dtype not in (None, torch.float32):
             raise ValueError(
-                f"The transformer was loaded in {dtype} for inference ({CALLBACK}); to train or fine-tune it, "
-                f"load the pipeline in float32: spacy.load(..., config={FLOAT32})"
+                f"The transformer was loaded in {dtype} for inference ({PRECISION_CALLBACK}); to train or "
+                f"fine-tune it, load the pipeline in float32: spacy.load(..., config={FLOAT32})"
             )
         if self.train_autocast is None or self.device.type != "cpu":
             return super().begin_update(inputs)
@@ -145,7 +143,7 @@ def use_precision_shim(model: TransformerModel, dtype: torch.dtype) -> Transform
     return model
 
 
-@registry.callbacks(CALLBACK)
+@registry.callbacks(PRECISION_CALLBACK)
 def inference_precision(dtype: str = "auto", length_group_pieces: int = 0) -> Callable[[Language], Language]:
     """[nlp.after_pipeline_creation]: load the transformer for inference in
     `dtype`: "auto" (bfloat16 where the CPU has native bfloat16, else
@@ -155,13 +153,14 @@ def inference_precision(dtype: str = "auto", length_group_pieces: int = 0) -> Ca
     (nerkit.components.length_groups), in every precision and runtime."""
     resolved = resolve_dtype(dtype)
     if length_group_pieces < 0:
-        raise ValueError(f"{CALLBACK}: length_group_pieces must be 0 (off) or more, not {length_group_pieces}")
+        raise ValueError(
+            f"{PRECISION_CALLBACK}: length_group_pieces must be 0 (off) or more, not {length_group_pieces}")
 
     def set_inference_precision(nlp: Language) -> Language:
         for name in transformer_pipes(nlp):
             model = use_precision_shim(nlp.get_pipe(name).model, resolved)
             shim = model.layers[0].shims[0]
-            if isinstance(shim, (PrecisionHFShim, QuantizedHFShim, OnnxHFShim)):
+            if isinstance(shim, LengthGroupedPredict):
                 shim.length_group_pieces = length_group_pieces
         return nlp
 

@@ -19,7 +19,7 @@ turns a trained float pipeline into this one (`nerkit quantize`).
 import warnings
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Callable, Dict, Union
+from typing import Callable, Dict, Union
 
 import srsly
 import torch
@@ -27,7 +27,7 @@ from spacy.util import registry
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 
-from .length_groups import predict_in_length_groups
+from .length_groups import LengthGroupedPredict
 from .transformer_copies import (
     FLOAT_ARCHITECTURES,
     convertible_pipes,
@@ -83,13 +83,8 @@ def load_state(model: torch.nn.Module, data: bytes) -> None:
     model.load_state_dict(state)
 
 
-class QuantizedHFShim(HFShim):
+class QuantizedHFShim(LengthGroupedPredict, HFShim):
     """HFShim whose model is saved and loaded int8-quantized."""
-
-    length_group_pieces: int = 0  # nerkit.components.length_groups (0: one forward a batch)
-
-    def predict(self, inputs: Any) -> Any:
-        return predict_in_length_groups(super().predict, inputs, self.length_group_pieces)
 
     def to_bytes(self) -> bytes:
         msg = srsly.msgpack_loads(super().to_bytes())
