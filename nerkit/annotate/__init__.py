@@ -24,15 +24,17 @@ skipped and counted in ``Summary.skipped``. The output may not be the input
 file (``check_output_path``).
 
 Modules: ``inputs`` (formats, line decoding, ``Item``, ``Invalid``,
-``AnnotateError``), ``outputs`` (the writers), ``run`` (the local engine,
+``AnnotateError``), ``outputs`` (the writers), ``options`` (``AnnotateOptions``,
+the settings both engines take, checked before a pipeline is loaded), ``run`` (the local engine,
 ``Summary``), ``ray`` (``--engine ray``, the ``ray`` extra; imported on use).
 ``nerkit annotate`` (``nerkit/cli/annotate.py``) is the command line.
 """
 from .inputs import INPUT_FORMATS, AnnotateError, Invalid, Item, encodable, read_items, resolve_format
+from .options import AnnotateOptions
 from .outputs import OUTPUT_FORMATS, WRITERS, check_output_path
 from .run import Summary, annotate, annotate_chunk, memory_zone
 
 __all__ = [
-    "INPUT_FORMATS", "OUTPUT_FORMATS", "WRITERS", "AnnotateError", "Invalid", "Item", "Summary", "annotate",
+    "INPUT_FORMATS", "OUTPUT_FORMATS", "WRITERS", "AnnotateError", "AnnotateOptions", "Invalid", "Item", "Summary", "annotate",
     "annotate_chunk", "check_output_path", "encodable", "memory_zone", "read_items", "resolve_format",
 ]

@@ -31,8 +31,9 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from ..conll.docs import atomic_file
 from ..ents import check_min_score
-from .inputs import INPUT_FORMATS, AnnotateError, Item, decode_line, jsonl_item, resolve_format, txt_item, within_max_length
-from .outputs import OUTPUT_FORMATS, JsonlWriter, check_output_path
+from .inputs import AnnotateError, Item, decode_line, jsonl_item, txt_item, within_max_length
+from .options import AnnotateOptions
+from .outputs import JsonlWriter
 from .run import Summary, annotate_chunk, memory_zone, word_count
 
 LINES_PER_BLOCK = 10_000  # rows per block the readers emit
@@ -77,15 +78,15 @@ class Annotator:
     line), or the reason the line is invalid, its words, labels and the
     entities dropped under ``min_score``."""
 
-    def __init__(self, model: str, fmt: str, text_key: str, torch_threads: int, batch_size: Optional[int],
-                 max_length: Optional[int] = None, min_score: Optional[float] = None) -> None:
+    def __init__(self, model: str, fmt: str, options: AnnotateOptions, torch_threads: int,
+                 max_length: Optional[int] = None) -> None:
         import spacy
         import torch
 
         torch.set_num_threads(torch_threads)
         self.nlp = spacy.load(model)
         self.nlp.max_length = max_length or self.nlp.max_length
-        self.fmt, self.text_key, self.batch_size, self.min_score = fmt, text_key, batch_size, min_score
+        self.fmt, self.options = fmt, options
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, list]:
         n = len(batch["raw"])
@@ -100,7 +101,7 @@ class Annotator:
             if self.fmt == "txt":
                 item = txt_item(line_no, len(raw), text, reason)
             else:
-                item = jsonl_item(line_no, len(raw), text, reason, self.text_key)
+                item = jsonl_item(line_no, len(raw), text, reason, self.options.text_key)
             if item is None:  # a blank jsonl line
                 continue
             item = within_max_length(self.nlp, item)
@@ -117,7 +118,7 @@ class Annotator:
             dropped[id(item)] = n_dropped
 
         with memory_zone(self.nlp):
-            docs = annotate_chunk(self.nlp, items, self.batch_size, count, self.min_score)
+            docs = annotate_chunk(self.nlp, items, self.options.batch_size, count, self.options.min_score)
             for row, item, doc in zip(rows, items, docs):
                 buffer.seek(0)
                 buffer.truncate()
@@ -133,46 +134,39 @@ def annotate_ray(
     model: str,
     input_path: Union[str, Path],
     output_path: Union[str, Path],
+    options: AnnotateOptions = AnnotateOptions(),
     *,
-    input_format: Optional[str] = None,
-    output_format: Optional[str] = None,
-    text_key: str = "text",
     actors: int = 1,
     num_cpus: float = 1.0,
     num_gpus: float = 0.0,
     torch_threads: int = 1,
-    batch_size: Optional[int] = None,
     rows_per_batch: int = 256,
-    skip_invalid: bool = False,
     max_length: Optional[int] = None,
-    min_score: Optional[float] = None,
 ) -> Summary:
     """Annotate ``input_path`` on Ray into ``output_path`` (jsonl).
 
     model (str): Pipeline directory or package name, loaded by each actor.
+    options (AnnotateOptions): As for ``nerkit.annotate.annotate`` (``scheme``,
+        ``chunk_size`` and ``n_sents`` are the local engine's); with ``min_score``,
+        the pipeline's config is read here first, to refuse one without scores.
     actors (int): Actors in the pool (``map_batches(concurrency=...)``).
     num_cpus (float): CPUs reserved per actor; num_gpus (float): GPUs per actor.
     torch_threads (int): torch threads in each actor.
-    batch_size (Optional[int]): ``nlp.pipe`` batch size inside an actor.
     rows_per_batch (int): Lines per ``map_batches`` batch.
     max_length (Optional[int]): ``nlp.max_length`` in the actors; None: the pipeline's.
-    min_score (Optional[float]): Drop entities whose probability is below it
-        (the pipeline's config is read here first, to refuse one without scores).
-    Other arguments as ``nerkit.annotate.annotate``.
     RETURNS (Summary): Counts and seconds (Ray's start-up included).
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
     RAISES ValueError: On a format it leaves to the local engine, or the output being the input.
     """
-    check_output_path(input_path, output_path)
-    fmt = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
+    fmt, out_format = options.formats(input_path, output_path)
     if fmt == "conll":
         raise ValueError("--engine ray reads txt and jsonl; annotate CoNLL files with the local engine")
-    if resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format") != "jsonl":
+    if out_format != "jsonl":
         raise ValueError("--engine ray writes jsonl; use the local engine for conll or spacy output")
-    if min_score is not None:
-        check_min_score(pipeline_config(model), min_score)
+    if options.min_score is not None:
+        check_min_score(pipeline_config(model), options.min_score)
     start = time.perf_counter()
-    summary = Summary(min_score=min_score)
+    summary = Summary(min_score=options.min_score)
     if not ray.is_initialized():
         # Joins the cluster at RAY_ADDRESS if set; else starts one here, with a
         # logical CPU beside the actors' for the (light) read tasks, or they would wait forever.
@@ -184,7 +178,7 @@ def annotate_ray(
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     lines = ray.data.read_datasource(LineDatasource(str(Path(input_path).resolve())))
     annotated = lines.map_batches(
-        Annotator, fn_constructor_args=(str(model), fmt, text_key, torch_threads, batch_size, max_length, min_score),
+        Annotator, fn_constructor_args=(str(model), fmt, options, torch_threads, max_length),
         batch_size=rows_per_batch, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=num_cpus, num_gpus=num_gpus,
         batch_format="numpy", max_restarts=0,
     )
@@ -193,7 +187,7 @@ def annotate_ray(
         for row in annotated.iter_rows():
             if row["error"]:
                 error = AnnotateError(input_path, int(row["line_no"]), str(row["error"]))
-                if not skip_invalid:
+                if not options.skip_invalid:
                     raise error
                 summary.skip(error)
             elif row["out"]:

@@ -15,11 +15,11 @@ from spacy.tokens import Doc
 from tqdm import tqdm
 
 from ..conll.docs import atomic_file
-from ..conll.schemes import normalize_scheme
 from ..ents import check_min_score, drop_below
 from ..scoring.predict import cut_ents_at_sentences
-from .inputs import INPUT_FORMATS, AnnotateError, Invalid, Item, read_items, resolve_format, within_max_length
-from .outputs import OUTPUT_FORMATS, WRITERS, check_output_path
+from .inputs import AnnotateError, Invalid, Item, read_items, within_max_length
+from .options import AnnotateOptions
+from .outputs import WRITERS
 
 N_EXAMPLES = 5  # skipped lines whose reasons the summary keeps
 
@@ -63,45 +63,26 @@ def annotate(
     nlp: Language,
     input_path: Union[str, Path],
     output_path: Union[str, Path],
+    options: AnnotateOptions = AnnotateOptions(),
     *,
-    input_format: Optional[str] = None,
-    output_format: Optional[str] = None,
-    text_key: str = "text",
-    scheme: str = "iob2",
-    chunk_size: int = 1000,
-    batch_size: Optional[int] = None,
-    n_sents: int = 10,
-    skip_invalid: bool = False,
     progress: bool = False,
-    min_score: Optional[float] = None,
 ) -> Summary:
     """Annotate ``input_path`` with ``nlp`` into ``output_path``, streaming.
 
-    input_format (Optional[str]): "txt", "jsonl" or "conll"; None: from the suffix.
-    output_format (Optional[str]): "jsonl", "conll" or "spacy"; None: from the suffix.
-    text_key (str): The text field of jsonl input.
-    scheme (str): Tag scheme of conll output.
-    chunk_size (int): Texts read, annotated and written at a time (in one memory zone).
-    batch_size (Optional[int]): ``nlp.pipe``'s batch size; None: the pipeline's.
-    n_sents (int): Sentences per document of CoNLL input without ``-DOCSTART-``.
-    skip_invalid (bool): Skip invalid lines (counted) instead of raising.
+    options (AnnotateOptions): Formats, text field, batch and chunk sizes, scheme,
+        ``skip_invalid`` and ``min_score``.
     progress (bool): Show a progress bar on stderr.
-    min_score (Optional[float]): Drop entities whose probability is below it.
     RETURNS (Summary): Counts and seconds.
     RAISES AnnotateError: On invalid input (without ``skip_invalid``); no output is left.
-    RAISES ValueError: On an unknown format or scheme, a chunk size below 1, the output being
-        the input, or ``min_score`` for a pipeline without entity scores (see ``check_min_score``).
+    RAISES ValueError: On an unknown format, the output being the input, or
+        ``min_score`` for a pipeline without entity scores (see ``check_min_score``).
     """
-    check_output_path(input_path, output_path)
-    check_min_score(nlp.config, min_score)
-    in_format = resolve_format(input_path, input_format, INPUT_FORMATS, "--format")
-    writer_class = WRITERS[resolve_format(output_path, output_format, OUTPUT_FORMATS, "--output-format")]
-    scheme = normalize_scheme(scheme)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    summary = Summary(min_score=min_score)
+    in_format, out_format = options.formats(input_path, output_path)
+    check_min_score(nlp.config, options.min_score)
+    writer_class = WRITERS[out_format]
+    summary = Summary(min_score=options.min_score)
     start = time.perf_counter()
-    items = read_items(input_path, in_format, text_key=text_key, n_sents=n_sents)
+    items = read_items(input_path, in_format, text_key=options.text_key, n_sents=options.n_sents)
     items = (within_max_length(nlp, item) for item in items)
     with contextlib.closing(Progress(input_path, progress)) as bar, atomic_file(output_path) as file_:
 
@@ -113,10 +94,10 @@ def annotate(
             summary.dropped += dropped
             bar.advance(item.nbytes, words)
 
-        writer = writer_class(file_, scheme)
-        for chunk in chunks(items, chunk_size, input_path, skip_invalid, summary, bar):
+        writer = writer_class(file_, options.scheme)
+        for chunk in chunks(items, options.chunk_size, input_path, options.skip_invalid, summary, bar):
             with memory_zone(nlp):
-                for item, doc in zip(chunk, annotate_chunk(nlp, chunk, batch_size, count, min_score)):
+                for item, doc in zip(chunk, annotate_chunk(nlp, chunk, options.batch_size, count, options.min_score)):
                     writer.write(item, doc)
         writer.close()
     summary.seconds = time.perf_counter() - start

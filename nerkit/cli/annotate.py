@@ -66,25 +66,25 @@ def annotate_command(
     code 130) or terminated (SIGTERM, 143) it writes no output either. A
     progress bar shows on a terminal; a summary (texts, words, entities per
     label, seconds; with --min-score, the entities dropped) is printed at the end."""
-    from nerkit.annotate import INPUT_FORMATS, OUTPUT_FORMATS, AnnotateError, annotate, check_output_path, resolve_format
+    from nerkit.annotate import AnnotateError, AnnotateOptions, annotate
     from nerkit.ents import check_min_score
 
-    in_format = input_format.value if input_format else None
-    out_format = output_format.value if output_format else None
-    try:  # fail on a bad suffix before loading the model
-        resolve_format(input_path, in_format, INPUT_FORMATS, "--format")
-        resolve_format(output_path, out_format, OUTPUT_FORMATS, "--output-format")
-        check_output_path(input_path, output_path)
+    try:  # fail on a bad option or suffix before loading the model
+        options = AnnotateOptions(
+            input_format=input_format.value if input_format else None,
+            output_format=output_format.value if output_format else None, text_key=text_key,
+            batch_size=batch_size, skip_invalid=skip_invalid, min_score=min_score, scheme=scheme.value,
+            chunk_size=chunk_size, n_sents=n_sents,
+        )
+        options.formats(input_path, output_path)
     except ValueError as err:
         raise typer.BadParameter(str(err))
     try:
         with _sigterm_raises():
             if engine == Engine.ray:
                 summary = _annotate_ray(
-                    model, input_path, output_path, input_format=in_format, output_format=out_format,
-                    text_key=text_key, actors=actors, num_cpus=cpus_per_actor, num_gpus=gpus_per_actor,
-                    torch_threads=torch_threads, batch_size=batch_size, skip_invalid=skip_invalid,
-                    max_length=max_length, min_score=min_score,
+                    model, input_path, output_path, options, actors=actors, num_cpus=cpus_per_actor,
+                    num_gpus=gpus_per_actor, torch_threads=torch_threads, max_length=max_length,
                 )
             else:
                 nlp = _load(model, gpu_id, max_length)
@@ -92,12 +92,7 @@ def annotate_command(
                     check_min_score(nlp.config, min_score)
                 except ValueError as err:
                     raise typer.BadParameter(str(err), param_hint="'--min-score'")
-                summary = annotate(
-                    nlp, input_path, output_path, input_format=in_format,
-                    output_format=out_format, text_key=text_key, scheme=scheme.value, chunk_size=chunk_size,
-                    batch_size=batch_size, n_sents=n_sents, skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
-                    min_score=min_score,
-                )
+                summary = annotate(nlp, input_path, output_path, options, progress=sys.stderr.isatty())
     except AnnotateError as err:
         msg.fail("Invalid input, no output written")
         typer.echo(str(err), err=True)  # FILE:LINE: REASON, unwrapped

@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-from nerkit.annotate import AnnotateError, annotate
+from nerkit.annotate import AnnotateError, AnnotateOptions, annotate
 from nerkit.conll.docs import conll_lines
 from nerkit.cli import app
 from nerkit.conll import ConllError, read_conll_text
@@ -146,7 +146,7 @@ def test_order_kept_through_length_sort_and_chunks(tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
     SEEN.clear()
     summary = annotate(make_nlp("nerkit_test_record"), tmp_path / "in.txt", tmp_path / "out.jsonl",
-                       chunk_size=7, batch_size=3)
+                       AnnotateOptions(chunk_size=7, batch_size=3))
     records = read_jsonl(tmp_path / "out.jsonl")
     assert [r["text"] for r in records] == texts
     assert [r["ents"][-1]["text"] for r in records] == ["Paris"] * 50
@@ -163,10 +163,32 @@ def test_memory_zone_frees_strings_and_output_is_complete(tmp_path):
     assert hasattr(nlp, "memory_zone")
     texts = [f"Peter saw zqxword{i} in Paris" for i in range(30)]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
-    annotate(nlp, tmp_path / "in.txt", tmp_path / "out.conll", chunk_size=4)
+    annotate(nlp, tmp_path / "in.txt", tmp_path / "out.conll", AnnotateOptions(chunk_size=4))
     lines = (tmp_path / "out.conll").read_text().splitlines()
     assert [line for line in lines if line.startswith("zqxword")] == [f"zqxword{i} O" for i in range(30)]
     assert "zqxword7" not in nlp.vocab.strings  # the chunk's strings were freed with its zone
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"chunk_size": 0}, "chunk_size must be at least 1, got 0"),
+    ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+    ({"n_sents": -1}, "n_sents must be at least 1, got -1"),
+    ({"scheme": "bio3"}, "Unknown tag scheme 'bio3'"),
+])
+def test_annotate_options_refuse_bad_values(bad, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AnnotateOptions(**bad)
+
+
+def test_annotate_options_resolve_scheme_and_formats(tmp_path):
+    options = AnnotateOptions(scheme="IOBES", output_format="conll")
+    assert options.scheme == "bioes"
+    assert options.formats(tmp_path / "in.txt", tmp_path / "out.jsonl") == ("txt", "conll")
+    with pytest.raises(ValueError, match="is the input file"):
+        options.formats(tmp_path / "in.txt", tmp_path / "in.txt")
+    (tmp_path / "in.txt").write_text("Peter saw Paris\n")
+    annotate(make_nlp(), tmp_path / "in.txt", tmp_path / "out.jsonl", options)
+    assert (tmp_path / "out.jsonl").read_text() == "-DOCSTART- -X- -X- O\n\nPeter S-PER\nsaw O\nParis S-GPE\n\n"
 
 
 def test_txt_to_conll_iob2_and_bioes(model, tmp_path):
@@ -327,7 +349,7 @@ def test_skip_invalid_counts_and_skips(model, tmp_path):
     assert [r["text"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["Peter in Paris", "Peter"]
     assert re.search(r"Skipped \(invalid\)\s+4\b", result.stdout) and "Skipped 4 invalid" in result.stdout
     assert f"{tmp_path / 'in.jsonl'}:2: not JSON" in result.stdout
-    summary = annotate(make_nlp(), tmp_path / "in.jsonl", tmp_path / "out2.jsonl", skip_invalid=True)
+    summary = annotate(make_nlp(), tmp_path / "in.jsonl", tmp_path / "out2.jsonl", AnnotateOptions(skip_invalid=True))
     assert (summary.texts, summary.skipped, len(summary.examples)) == (2, 4, 4)
     assert summary.examples[3] == f"{tmp_path / 'in.jsonl'}:6: no field 'text'"
     with pytest.raises(AnnotateError, match=r"in\.jsonl:2: not JSON"):
@@ -356,7 +378,7 @@ def test_text_over_max_length_is_invalid_input(model, tmp_path):
     assert result.exit_code == 0, result.output
     assert [r["text"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["Peter in Paris", "Paris"]
     assert re.search(r"Skipped \(invalid\)\s+2\b", result.stdout) and f"{path}:3: text of 1,000,001" in result.stdout
-    summary = annotate(make_nlp(), path, tmp_path / "out2.jsonl", skip_invalid=True)
+    summary = annotate(make_nlp(), path, tmp_path / "out2.jsonl", AnnotateOptions(skip_invalid=True))
     assert (summary.texts, summary.skipped) == (2, 2)
 
 
@@ -399,7 +421,7 @@ def test_output_is_input_is_refused(model, tmp_path, case):
     result = invoke(model, input_path, output_path, "--skip-invalid")
     assert result.exit_code == 2 and "is the input file" in re.sub(r"[\s│]+", " ", result.output), result.output
     with pytest.raises(ValueError, match="is the input file"):
-        annotate(make_nlp(), input_path, output_path, skip_invalid=True)
+        annotate(make_nlp(), input_path, output_path, AnnotateOptions(skip_invalid=True))
     assert (tmp_path / "in.jsonl").read_bytes() == data
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no temp file
 
@@ -423,13 +445,13 @@ def test_error_mid_file_leaves_no_output(boom_model, tmp_path, out_name):
 def test_interrupt_leaves_no_output(tmp_path):
     (tmp_path / "in.txt").write_text("Peter\n" * 5 + "STOP\n" + "Paris\n" * 5)
     with pytest.raises(KeyboardInterrupt):
-        annotate(make_nlp("nerkit_test_boom"), tmp_path / "in.txt", tmp_path / "out.jsonl", chunk_size=2)
+        annotate(make_nlp("nerkit_test_boom"), tmp_path / "in.txt", tmp_path / "out.jsonl", AnnotateOptions(chunk_size=2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
 
 
 def test_progress_bar_when_asked(tmp_path, capsys):
     (tmp_path / "in.txt").write_text("Peter\n" * 20)
-    annotate(make_nlp(), tmp_path / "in.txt", tmp_path / "out.jsonl", progress=True, chunk_size=3)
+    annotate(make_nlp(), tmp_path / "in.txt", tmp_path / "out.jsonl", AnnotateOptions(chunk_size=3), progress=True)
     assert "100%" in capsys.readouterr().err
     annotate(make_nlp(), tmp_path / "in.txt", tmp_path / "out.jsonl")
     assert capsys.readouterr().err == ""

@@ -8,7 +8,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from nerkit.annotate import annotate
+from nerkit.annotate import AnnotateOptions, annotate
 from nerkit.components.token_ner import SCORES_KEY
 from nerkit.ents import SCORES_KEY as ENTS_SCORES_KEY, check_min_score
 
@@ -52,7 +52,7 @@ def test_min_score_drops_and_counts(scored_model, scores, tmp_path):
     assert kept == [[e for e in doc if e[3] >= threshold] for doc in found]
     assert f"Dropped (score < {threshold:g})" in result.stdout
     assert any(line.split()[-1] == str(n_low) for line in result.stdout.splitlines() if "Dropped" in line)
-    summary = annotate(spacy.load(scored_model), write_txt(tmp_path), tmp_path / "out.conll", min_score=threshold)
+    summary = annotate(spacy.load(scored_model), write_txt(tmp_path), tmp_path / "out.conll", AnnotateOptions(min_score=threshold))
     assert summary.dropped == n_low and sum(summary.entities.values()) == sum(map(len, kept))
     tags = [line.split()[-1] for line in (tmp_path / "out.conll").read_text().splitlines() if " " in line]
     assert sum(tag.startswith("B-") for tag in tags) == sum(map(len, kept))
@@ -60,7 +60,7 @@ def test_min_score_drops_and_counts(scored_model, scores, tmp_path):
 
 def test_spacy_output_keeps_the_scores(scored_model, scores, tmp_path):
     found, threshold = scores
-    annotate(spacy.load(scored_model), write_txt(tmp_path), tmp_path / "out.spacy", min_score=threshold)
+    annotate(spacy.load(scored_model), write_txt(tmp_path), tmp_path / "out.spacy", AnnotateOptions(min_score=threshold))
     docs = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab))
     got = [[(e.start_char, e.end_char, e.label_, e._.score) for e in doc.ents] for doc in docs]
     assert got == [[e for e in doc if e[3] >= threshold] for doc in found]
@@ -78,7 +78,7 @@ def test_min_score_without_scores_is_refused(model, scored_model, tmp_path):  # 
     assert result.exit_code == 0 and all("score" not in e for r in read_jsonl(tmp_path / "out.jsonl") for e in r["ents"])
     off = spacy.load(scored_model, config={"components": {"ner": {"scores": False}}})
     with pytest.raises(ValueError, match="needs entity scores"):
-        annotate(off, path, tmp_path / "out.jsonl", min_score=0.5)
+        annotate(off, path, tmp_path / "out.jsonl", AnnotateOptions(min_score=0.5))
     ner = spacy.blank("en")
     ner.add_pipe("ner")
     with pytest.raises(ValueError, match=r"\(ner\) gives none.*transition-based ner"):
@@ -99,7 +99,7 @@ def test_ray_equals_local_with_scores(scored_model, scores, model, tmp_path):  #
         result = invoke(scored_model, path, tmp_path / "ray.jsonl", "--engine", "ray", "--actors", "2",
                         "--min-score", threshold)
         assert result.exit_code == 0, result.output
-        local = annotate(spacy.load(scored_model), path, tmp_path / "local.jsonl", min_score=threshold)
+        local = annotate(spacy.load(scored_model), path, tmp_path / "local.jsonl", AnnotateOptions(min_score=threshold))
         assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
         assert b'"score": ' in (tmp_path / "ray.jsonl").read_bytes()
         assert f"Dropped (score < {threshold:g})" in result.stdout and local.dropped > 0

@@ -302,15 +302,15 @@ def test_targets_from_hand_made_parts():
     assert merge.best_ours(parts) == "spacy_ner"  # selected on dev, not test; not what the targets read
     rows = {t["target"]: t for t in merge.targets(parts)}
     # test F1 and inference: the packaged final model; training: its selection run; never another row
-    assert rows["test F1 ≥ 91.0"]["text"] == "missed by 0.5 (needs ≥ 91.0; has 90.5)"
+    assert rows["test F1 ≥ 91.0"]["text"] == "missed by 0.50 (needs ≥ 91.00; has 90.50)"
     assert rows["test F1 ≥ 91.0"]["system"] == "default_traindev"
-    assert rows["test F1 ≥ the strongest HF system's (hf_seed) test F1 + 1.5"]["text"] == "met by 1.0 (needs ≥ 89.5; has 90.5)"
+    assert rows["test F1 ≥ the strongest HF system's (hf_seed) test F1 + 1.5"]["text"] == "met by 1.00 (needs ≥ 89.50; has 90.50)"
     assert rows["training ≥ 1.5× the strongest HF system's (hf_seed) train words/s"]["text"].startswith(
         "met by 100 words/s (needs ≥ 600")
     # the HF system with the best dev F1 is the one to beat
     doc = _part("hf_doc", 0.91, 0.885, training__words_per_second=500.0)
     rows = {t["target"]: t for t in merge.targets({**parts, "hf_doc": doc, "hf_seed_lr1e-4": _part("hf_seed_lr1e-4", 0.905, 0.95)})}
-    assert rows["test F1 ≥ the strongest HF system's (hf_doc) test F1 + 1.5"]["text"] == "met by 0.5 (needs ≥ 90.0; has 90.5)"
+    assert rows["test F1 ≥ the strongest HF system's (hf_doc) test F1 + 1.5"]["text"] == "met by 0.50 (needs ≥ 90.00; has 90.50)"
     assert rows["inference ≥ 2,000 words/s"]["text"].startswith("missed by 200 words/s")
     assert rows["inference ≥ 2× the HF pipeline"]["text"].startswith("met by 200 words/s (needs ≥ 1,600")
     assert rows["training ≥ 600 words/s"]["text"].startswith("met by 100 words/s")
@@ -318,6 +318,29 @@ def test_targets_from_hand_made_parts():
     assert rows["training ≥ 1.5× the strongest HF system's (hf_doc) train words/s"]["text"].startswith(
         "missed by 50 words/s (needs ≥ 750")
     assert rows["full run to best dev within 60 minutes"]["text"] == "met by 30.0 min (needs ≤ 60; has 30.0)"
+
+
+def test_seed_mean_targets_read_the_defaults_seed_groups_only():
+    def final(system, test, seed, raw):
+        part = _part(system, 0.99, test, test_raw_text_keep_hyphens__f1=raw)
+        part["settings"] = {"train_data": "train + dev", "overrides": {"system.seed": str(seed)} if seed else {}}
+        part["run_settings"] = {"tag": f"seed{seed}" if seed else ""}
+        return part
+
+    parts = {"default_traindev": final("default_traindev", 0.906, 0, 0.905),
+             "default_seed1_traindev": final("default_seed1_traindev", 0.9138, 1, 0.914),
+             "default_softmax_traindev": final("default_softmax_traindev", 0.95, 0, 0.95),  # another recipe
+             "default_softmax_seed1_traindev": final("default_softmax_seed1_traindev", 0.95, 1, 0.95)}
+    rows = {t["target"]: t for t in merge.targets(parts)}
+    mean = rows["mean test F1 over seeds ≥ 91.0 (the final model, train + dev)"]
+    assert mean["value"] == pytest.approx(0.9099) and mean["text"] == "missed by 0.01 (needs ≥ 91.00; has 90.99)"
+    raw = rows["its raw-text mean within 0.2 of that mean"]
+    assert raw["value"] == pytest.approx(0.9095) and raw["needs"] == pytest.approx(0.9079) and raw["status"] == "met"
+    assert rows["mean test F1 over seeds ≥ 90.5 (the model selected on dev, train only)"]["text"] == (
+        "not yet measured (needs ≥ 2 seeds of default)")
+    del parts["default_seed1_traindev"]  # one seed is no mean
+    rows = {t["target"]: t for t in merge.targets(parts)}
+    assert rows["mean test F1 over seeds ≥ 91.0 (the final model, train + dev)"]["status"] == "not yet measured"
 
 
 def test_targets_not_yet_measured():
@@ -460,14 +483,17 @@ def test_levers_table():
         run("default_traindev", "", 0.99, 0.91, data="train + dev"),
         run("default_attention_dropout", "", 0.92, 0.89),  # an older config, no tag
     )}
+    parts["default_new"] = run("default_new", "", 0.95, 0.91, **{"components.ner.loss": "lattice"})
+    parts["default_new"]["lever_of"] = "default"  # a lever that became the default, beside the run it changed
     rows = {r["system"]: r for r in merge.levers(parts)}
-    assert sorted(rows) == ["default_avg", "default_longer"]
+    assert sorted(rows) == ["default_avg", "default_longer", "default_new"]
+    assert rows["default_new"]["base"] == "default" and rows["default_new"]["change"] == "components.ner.loss = lattice"
     assert rows["default_longer"]["change"] == "2400 steps" and not rows["default_longer"]["wins_on_dev"]
     assert rows["default_longer"]["test_delta"] == pytest.approx(0.01)
     assert rows["default_avg"]["change"] == "training.optimizer.use_averages = true" and rows["default_avg"]["wins_on_dev"]
     md = merge.render_markdown({"generated": "now", "systems": parts, "best_ours": None, "targets": [], "seeds": [],
                                 "levers": list(rows.values()), "machines": [], "versions": []})
-    assert "| `default_longer` | 2400 steps | 92.50 | -0.50 | 91.00 | +1.00 | loses |" in md
+    assert "| `default_longer` | `default` | 2400 steps | 92.50 | -0.50 | 91.00 | +1.00 | loses |" in md
     assert merge.levers({"default_avg": parts["default_avg"]}) == []  # nothing to compare with
 
 
