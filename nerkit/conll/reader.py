@@ -14,8 +14,10 @@ Format accepted:
   a trailing blank line is optional.
 - A line whose first column is ``-DOCSTART-`` (whatever its other columns) starts
   a document. A document without tokens (a marker followed by another) yields no
-  Doc; ``ConllFile.empty_docs`` counts them. Files without any marker are
-  grouped into documents of ``n_sents`` sentences.
+  Doc; ``ConllFile.empty_docs`` counts them. Sentences before the first marker
+  (all of them, in a file without markers) are grouped into documents of
+  ``n_sents`` sentences. One function draws these boundaries
+  (``split_documents``), for whole files and for streams alike.
 - UTF-8 with or without BOM; LF, CRLF or CR line endings.
 Tags are converted to spans sentence by sentence (see ``schemes``), so an
 entity never crosses a sentence boundary.
@@ -23,11 +25,12 @@ entity never crosses a sentence boundary.
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from .schemes import Span, TagError, detect_scheme, normalize_scheme, tags_to_spans
 
 DOCSTART = "-DOCSTART-"
+T = TypeVar("T")
 
 
 class ConllError(ValueError):
@@ -96,50 +99,64 @@ class StreamedDocument:
     reason: str = ""
 
 
-def stream_conll(
-    lines: Iterable[Tuple[int, int, Optional[str], str]], path_name: str, n_sents: int = 10
-) -> Iterator[StreamedDocument]:
-    """The documents of a CoNLL file read line by line (memory for one
-    document at a time): a ``-DOCSTART-`` document, or, before the first
-    marker, ``n_sents`` sentences. ``lines`` holds ``(line_no, nbytes, text,
-    reason)``, ``text`` None where the line could not be decoded (``reason``).
-    Each document is parsed by ``read_conll_text`` with ``allow_tokens_only``
-    (text to annotate) and ``lenient`` tags (they are not used)."""
-    block: List[str] = []  # the lines of the current document
-    first = nbytes = n_done = 0  # its first line, its bytes, its complete sentences
-    error: Optional[Tuple[int, str]] = None  # its first undecodable line
+def split_documents(
+    lines: Iterable[T], text_of: Callable[[T], Optional[str]], n_sents: int
+) -> Iterator[Tuple[List[T], bool]]:
+    """The lines of a CoNLL file in documents, the rule of the module docstring:
+    a new document at each ``-DOCSTART-`` line that follows tokens, and, before
+    the first marker, after every ``n_sents`` sentences. Reads one line at a time.
+
+    lines (Iterable[T]): The lines, in order, as any items.
+    text_of (Callable[[T], Optional[str]]): An item's text (None: an undecodable
+        line, taken as a token line).
+    RETURNS (Iterator[Tuple[List[T], bool]]): Each document's items (its markers
+        and blank lines included) and whether it holds a token line.
+    """
+    block: List[T] = []
+    n_done = 0  # complete sentences in the block
     has_tokens = in_sentence = seen_marker = False
-    for line_no, size, line, reason in lines:
-        is_marker = line is not None and line.replace("\t", " ").split(" ", 1)[0] == DOCSTART
+    for item in lines:
+        line = text_of(item)
+        is_marker = line is not None and _is_marker(line)
         is_token = line is None or not (is_marker or not line.strip())
         if has_tokens and (is_marker or (is_token and not seen_marker and n_done >= n_sents)):
-            yield from _parse_block(path_name, block, first, nbytes, n_sents, error)
-            block, first, nbytes, n_done, error = [], line_no, 0, 0, None
-            has_tokens = in_sentence = False
-        if line is None:
-            error, line = error or (line_no, reason), ""
+            yield block, True
+            block, n_done, has_tokens, in_sentence = [], 0, False, False
         seen_marker = seen_marker or is_marker
-        first = first or line_no
-        block.append(line)
-        nbytes += size
+        block.append(item)
         if is_token:
             has_tokens = in_sentence = True
         elif not is_marker:
             n_done, in_sentence = n_done + in_sentence, False
-    if has_tokens:
-        yield from _parse_block(path_name, block, first, nbytes, n_sents, error)
+    if block:
+        yield block, has_tokens
+
+
+def stream_conll(
+    lines: Iterable[Tuple[int, int, Optional[str], str]], path_name: str, n_sents: int = 10
+) -> Iterator[StreamedDocument]:
+    """The documents of a CoNLL file read line by line (memory for one
+    document at a time), split by ``split_documents``. ``lines`` holds
+    ``(line_no, nbytes, text, reason)``, ``text`` None where the line could not
+    be decoded (``reason``). Each document is parsed by ``read_conll_text`` with
+    ``allow_tokens_only`` (text to annotate) and ``lenient`` tags (they are not used)."""
+    for block, has_tokens in split_documents(lines, lambda line: line[2], n_sents):
+        if has_tokens:
+            yield from _parse_block(path_name, block, n_sents)
 
 
 def _parse_block(
-    path_name: str, block: List[str], first: int, nbytes: int, n_sents: int, error: Optional[Tuple[int, str]]
+    path_name: str, block: List[Tuple[int, int, Optional[str], str]], n_sents: int
 ) -> Iterator[StreamedDocument]:
-    """The documents of one block of lines (starting at line ``first``)."""
+    """The document of one block of ``stream_conll``'s lines."""
+    nbytes = sum(size for _, size, _, _ in block)
+    error = next(((line_no, reason) for line_no, _, text, reason in block if text is None), None)
     if error is not None:
         yield StreamedDocument(error[0], nbytes, reason=error[1])
         return
     try:
-        parsed = read_conll_text("\n".join(block), path_name=path_name, n_sents=n_sents, lenient=True,
-                                 first_line_no=first, allow_tokens_only=True)
+        parsed = read_conll_text("\n".join(text for _, _, text, _ in block), path_name=path_name, n_sents=n_sents,
+                                 lenient=True, first_line_no=block[0][0], allow_tokens_only=True)
     except ConllError as err:
         yield StreamedDocument(err.line_no, nbytes, reason=f"{err.reason}: {err.line!r}")
         return
@@ -233,78 +250,73 @@ def _parse(
     lines: List[str], path_name: str, tag_column: int, n_sents: int, first_line_no: int = 1,
     allow_tokens_only: bool = False,
 ) -> Tuple[List[ConllDocument], int]:
-    """Split lines into documents of sentences (no tag validation yet); also
-    count the ``-DOCSTART-`` documents that hold no tokens."""
+    """Split lines into documents of sentences (``split_documents``; no tag
+    validation yet); also count the ``-DOCSTART-`` documents that hold no tokens."""
+    columns = _Columns(path_name, tag_column, allow_tokens_only)
     documents: List[ConllDocument] = []
     empty_docs = 0
-    current: List[ConllSentence] = []  # sentences of the current document
-    doc_line = first_line_no
-    has_markers = False
-    n_cols = 0
-    first_line = 0
-    tag_idx = pos_idx = 0
+    numbered = enumerate(lines, first_line_no)
+    for block, has_tokens in split_documents(numbered, lambda line: line[1], n_sents):
+        markers = [i for i, line in block if _is_marker(line)]
+        empty_docs += len(markers) - (1 if has_tokens and markers else 0)
+        sentences = _sentences(block, columns)
+        if sentences:
+            documents.append(ConllDocument(sentences, markers[-1] if markers else sentences[0].line_no))
+    return documents, empty_docs
+
+
+class _Columns:
+    """The column layout, fixed by a file's first token line; checks every later one."""
+
+    def __init__(self, path_name: str, tag_column: int, allow_tokens_only: bool) -> None:
+        self.path_name, self.tag_column, self.allow_tokens_only = path_name, tag_column, allow_tokens_only
+        self.n_cols = self.first_line = self.tag_idx = self.pos_idx = 0
+
+    def check(self, line_no: int, line: str, cols: List[str]) -> None:
+        if not self.n_cols:
+            self.n_cols, self.first_line = len(cols), line_no
+            if self.n_cols < 2 and not self.allow_tokens_only:
+                raise ConllError(self.path_name, line_no, line, "expected at least 2 columns (token and tag)")
+            if self.n_cols > 1 and (not -self.n_cols <= self.tag_column < self.n_cols
+                                    or self.tag_column % self.n_cols == 0):
+                raise ConllError(self.path_name, line_no, line,
+                                 f"tag_column {self.tag_column} is not a tag column of {self.n_cols} columns")
+            self.tag_idx = self.tag_column % self.n_cols  # 0 (the token) for tokens only: no tag
+            self.pos_idx = 1 if self.n_cols >= 3 else 0
+        elif len(cols) != self.n_cols:
+            plural = "s" if self.n_cols > 1 else ""
+            raise ConllError(self.path_name, line_no, line,
+                             f"expected {self.n_cols} column{plural} (as on line {self.first_line}), found {len(cols)}")
+
+
+def _sentences(block: List[Tuple[int, str]], columns: _Columns) -> List[ConllSentence]:
+    """The sentences of one document's numbered lines (its markers skipped)."""
+    sentences: List[ConllSentence] = []
     tokens: List[str] = []
     tags: List[str] = []
     pos: List[str] = []
     line_nos: List[int] = []
-
-    def end_sentence() -> None:
-        if tokens:
-            current.append(
-                ConllSentence(list(tokens), list(tags), list(pos) if pos_idx else None,
-                              line_nos[0], list(line_nos))
-            )
-            for column in (tokens, tags, pos, line_nos):
-                column.clear()
-
-    for i, line in enumerate(lines, first_line_no):
-        if not line.strip():
-            end_sentence()
+    for i, line in block + [(0, "")]:  # a blank line ends the last sentence
+        if not line.strip() or _is_marker(line):
+            if tokens:
+                sentences.append(ConllSentence(tokens, tags, pos if columns.pos_idx else None, line_nos[0], line_nos))
+                tokens, tags, pos, line_nos = [], [], [], []
             continue
         if line[0] in " \t":
-            raise ConllError(path_name, i, line, "empty token (line starts with whitespace)")
+            raise ConllError(columns.path_name, i, line, "empty token (line starts with whitespace)")
         cols = _split(line)
-        if cols[0] == DOCSTART:
-            end_sentence()
-            if current:
-                documents.append(ConllDocument(current, doc_line))
-            elif has_markers:
-                empty_docs += 1
-            current, doc_line, has_markers = [], i, True
-            continue
-        if not n_cols:  # the first token line fixes the column count
-            n_cols, first_line = len(cols), i
-            if n_cols < 2 and not allow_tokens_only:
-                raise ConllError(path_name, i, line, "expected at least 2 columns (token and tag)")
-            if n_cols > 1 and (not -n_cols <= tag_column < n_cols or tag_column % n_cols == 0):
-                raise ConllError(
-                    path_name, i, line, f"tag_column {tag_column} is not a tag column of {n_cols} columns"
-                )
-            tag_idx = tag_column % n_cols  # 0 (the token) for tokens only: no tag
-            pos_idx = 1 if n_cols >= 3 else 0
-        elif len(cols) != n_cols:
-            raise ConllError(
-                path_name, i, line,
-                f"expected {n_cols} column{'s' if n_cols > 1 else ''} (as on line {first_line}), found {len(cols)}",
-            )
-        if not has_markers and not tokens and not current:
-            doc_line = i  # implicit first document
+        columns.check(i, line, cols)
         tokens.append(cols[0])
-        tags.append(cols[tag_idx] if tag_idx else "O")
-        if pos_idx:
-            pos.append(cols[pos_idx])
+        tags.append(cols[columns.tag_idx] if columns.tag_idx else "O")
+        if columns.pos_idx:
+            pos.append(cols[columns.pos_idx])
         line_nos.append(i)
-    end_sentence()
-    if current:
-        documents.append(ConllDocument(current, doc_line))
-    elif has_markers:
-        empty_docs += 1
-    if has_markers or not documents:
-        return documents, empty_docs
-    sents = documents[0].sentences
-    return [
-        ConllDocument(sents[k : k + n_sents], sents[k].line_no) for k in range(0, len(sents), n_sents)
-    ], 0
+    return sentences
+
+
+def _is_marker(line: str) -> bool:
+    """Whether ``line`` starts a document (its first column is ``-DOCSTART-``)."""
+    return line.replace("\t", " ").split(" ", 1)[0] == DOCSTART
 
 
 def _split(line: str) -> List[str]:

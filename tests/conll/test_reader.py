@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from nerkit.conll import ConllError, read_conll, read_conll_text, summarize
+from nerkit.conll.reader import stream_conll
 
 FOUR_COL = """-DOCSTART- -X- -X- O
 
@@ -95,6 +96,28 @@ def test_tokens_before_first_docstart_form_a_document():
     cf = read_conll_text("a O\n\n-DOCSTART- O\n\nb O\n-DOCSTART- -X- -X- O\n\n")
     assert [[s.tokens for s in d.sentences] for d in cf.documents] == [[["a"]], [["b"]]]
     assert [d.line_no for d in cf.documents] == [1, 3]
+
+
+def test_sentences_before_the_first_docstart_are_grouped_by_n_sents():
+    text = "a O\n\nb O\n\nc O\n-DOCSTART- O\n\nd O\n\ne O\n\nf O\n"
+    cf = read_conll_text(text, n_sents=2)
+    assert [[s.tokens[0] for s in d.sentences] for d in cf.documents] == [["a", "b"], ["c"], ["d", "e", "f"]]
+    assert [d.line_no for d in cf.documents] == [1, 5, 6]
+
+
+@pytest.mark.parametrize("text", [
+    "a O\n\nb O\n\nc O\n-DOCSTART- O\n\nd O\n\ne O\n\nf O\n",
+    "\n\n-DOCSTART- O\n-DOCSTART- O\n\na B-PER\nb I-PER\n\n\nc O\n-DOCSTART- O\n\n",
+    "\n\n".join(f"w{i} O" for i in range(7)) + "\n",
+    "x O\n-DOCSTART- O\ny O\n\n\n\nz O\n",
+])
+def test_whole_file_and_stream_split_documents_alike(text):
+    whole = read_conll_text(text, n_sents=2)
+    lines = [(i, len(line) + 1, line, "") for i, line in enumerate(text.split("\n"), 1)]
+    streamed = [part.document for part in stream_conll(lines, "<text>", n_sents=2)]
+    assert [[s.tokens for s in d.sentences] for d in streamed] == [[s.tokens for s in d.sentences] for d in whole.documents]
+    assert [d.line_no for d in streamed] == [d.line_no for d in whole.documents]
+    assert whole.documents and all(d.sentences for d in whole.documents)
 
 
 def test_empty_documents_are_counted_not_silently_dropped():
