@@ -39,11 +39,13 @@ scored = any(nlp.get_pipe_meta(name).factory == "nerkit_token_ner" and getattr(p
 scores = [e._.score if e.has_extension("score") else None for e in doc.ents]
 def spans(docs):
     return [[[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents] for doc in docs]
-# as downstream apps use it: blank texts in a batch, forked workers, a pickled copy
+# as downstream apps use it: blank texts in a batch, forked workers, a pickled copy; each in
+# batches of 2, so every copy of the text meets the same batch shapes (in bfloat16 another
+# shape may round differently, which can flip a near-tie of a barely trained model)
 texts = [sys.argv[2], "", "\\n", "\\ufeff", "\\u2029", " ", sys.argv[2]]
 one = spans(nlp.pipe(texts, batch_size=2))
 downstream = {"batch": one, "n_process": spans(nlp.pipe(texts, n_process=2, batch_size=2)),
-              "pickle": spans(pickle.loads(pickle.dumps(nlp)).pipe(texts))}
+              "pickle": spans(pickle.loads(pickle.dumps(nlp)).pipe(texts, batch_size=2))}
 has_nerkit = importlib.util.find_spec("nerkit") is not None
 if has_nerkit:
     import nerkit.components
