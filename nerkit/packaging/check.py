@@ -40,8 +40,8 @@ scores = [e._.score if e.has_extension("score") else None for e in doc.ents]
 def spans(docs):
     return [[[e.text, e.label_, e.start_char, e.end_char] for e in doc.ents] for doc in docs]
 # as downstream apps use it: blank texts in a batch, forked workers, a pickled copy; each in
-# batches of 2, so every copy of the text meets the same batch shapes (in bfloat16 another
-# shape may round differently, which can flip a near-tie of a barely trained model)
+# batches of 2, so every copy of the text meets the same batch company (int8's dynamic
+# quantization scales activations per batch, which can flip a near-tie of a barely trained model)
 texts = [sys.argv[2], "", "\\n", "\\ufeff", "\\u2029", " ", sys.argv[2]]
 one = spans(nlp.pipe(texts, batch_size=2))
 downstream = {"batch": one, "n_process": spans(nlp.pipe(texts, n_process=2, batch_size=2)),
